@@ -1,0 +1,140 @@
+# zpoolfs - one Makefile; every output goes to $(BUILD) (default build/).
+#
+#   make              libzpool (static + shared), zpoolfs, zmaplat
+#   make check        every test (unit, debug-build unit, filesystem, BPF)
+#   make run          mount a compressed tmpfs at $(MNT)
+#   make bench        benchmarks; results are written up in docs/BENCHMARKS.md
+#   make install PREFIX=/usr/local DESTDIR=
+#   make deps         install the Debian packages we need (make does it anyway)
+#
+# Knobs: V=1 (loud), DEBUG=1 (assertions and handle checks), PROBES=0 (no USDT
+# probes), SANITIZE=address,undefined | thread, BUILD=dir (keep variants apart),
+# VALGRIND=1 (run unit tests under valgrind).
+
+BUILD ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
+MNT ?= /tmp/zpoolfs
+VERSION := 0.1.0
+
+CC ?= cc
+ifeq ($(CC),cc)
+CC := gcc
+endif
+
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter
+CFLAGS ?= -O2 -g
+ZCFLAGS := $(CFLAGS) -std=gnu11 -pthread -fPIC -D_GNU_SOURCE -Iinclude -DZPOOL_VERSION=\"$(VERSION)\" $(WARN)
+ZLDFLAGS := $(LDFLAGS) -pthread
+
+ifeq ($(DEBUG),1)
+ZCFLAGS += -DZPOOL_DEBUG -O1 -fno-omit-frame-pointer
+endif
+ifeq ($(PROBES),0)
+ZCFLAGS += -DZPOOL_NO_PROBES
+endif
+ifneq ($(SANITIZE),)
+ZCFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+ZLDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-7s %s\n' $(1) $(2)
+endif
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.SECONDARY:
+.DEFAULT_GOAL := all
+
+# ---- dependencies: tools/deps.sh installs what is missing, once per checkout
+DEPS_STAMP := build/.deps-ok
+$(DEPS_STAMP): tools/deps.sh
+	$(call msg,DEPS,tools/deps.sh)
+	$(Q)bash tools/deps.sh
+	$(Q)mkdir -p $(@D) && touch $@
+deps: $(DEPS_STAMP)
+
+# ---- libzpool
+LIB_SRCS := $(wildcard alloc/*.c)
+LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
+LIB_A := $(BUILD)/libzpool.a
+LIB_SO := $(BUILD)/libzpool.so
+LIB_HDRS := $(wildcard include/*.h)
+
+$(BUILD)/%.o: %.c | $(DEPS_STAMP)
+	$(call msg,CC,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ZCFLAGS) -Ialloc -MMD -MP -c $< -o $@
+
+$(LIB_A): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(LIB_SO): $(LIB_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,libzpool.so.0 -o $@ $^ $(ZLDFLAGS)
+
+# ---- unit tests: tests/unit/test_*.c each become one cmocka program;
+# tests/unit/lib_*.c are helpers linked into every one of them.
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/lib_*.c))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
+TEST_LIBS := -lcmocka -llz4 -lzstd -lm
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(UNIT_LIB_OBJS) $(LIB_A)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -o $@ $< $(UNIT_LIB_OBJS) $(LIB_A) $(TEST_LIBS) $(ZLDFLAGS)
+
+# Fragments owned by the other folders add programs, tests and benchmarks.
+FS_TESTS :=
+BPF_TESTS :=
+PROGRAMS :=
+-include fs/fs.mk
+-include bpf/bpf.mk
+-include tools/bench/bench.mk
+
+all: $(LIB_A) $(LIB_SO) $(PROGRAMS)
+
+# ---- tests
+RUN_TESTS := BUILD=$(BUILD) VALGRIND=$(VALGRIND) bash tests/run.sh
+
+check: all $(UNIT_TESTS)
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/debug DEBUG=1 unit-tests
+	$(Q)$(RUN_TESTS) $(UNIT_TESTS) $(patsubst $(BUILD)/%,$(BUILD)/debug/%,$(UNIT_TESTS)) $(FS_TESTS) $(BPF_TESTS)
+
+unit-tests: $(UNIT_TESTS)
+check-unit: $(UNIT_TESTS)
+	$(Q)$(RUN_TESTS) $(UNIT_TESTS)
+check-fs: all
+	$(Q)$(RUN_TESTS) $(FS_TESTS)
+check-bpf: all
+	$(Q)$(RUN_TESTS) $(BPF_TESTS)
+
+# ---- run, bench, install
+run: all
+	$(Q)BUILD=$(BUILD) MNT=$(MNT) bash tools/run.sh
+
+bench: all
+
+install: $(LIB_A) $(LIB_SO)
+	install -d $(DESTDIR)$(PREFIX)/include/zpool $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(LIB_HDRS) $(DESTDIR)$(PREFIX)/include/zpool/
+	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libzpool.so.$(VERSION)
+	ln -sf libzpool.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libzpool.so.0
+	ln -sf libzpool.so.0 $(DESTDIR)$(PREFIX)/lib/libzpool.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' zpool.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/zpool.pc
+	$(if $(filter $(BUILD)/zpoolfs,$(PROGRAMS)),install -D -m 755 $(BUILD)/zpoolfs $(DESTDIR)$(PREFIX)/bin/zpoolfs)
+
+clean:
+	rm -rf build
+
+.PHONY: all check check-unit check-fs check-bpf unit-tests run bench install clean deps
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

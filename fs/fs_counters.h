@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs_counters.h - the counters the zpoolfs data path keeps, declared once.
+ *
+ * One X-macro list feeds the struct, the stats files (fs/stats.c) and
+ * stats.json, so a counter cannot be missing from one of them. Gauges go up
+ * and down with what is stored now; totals only grow. Every counter is a
+ * relaxed atomic bumped where the event happens: no lock is taken for stats.
+ *
+ *   X(name, kind, description)   kind: GAUGE or TOTAL
+ */
+#ifndef ZPOOLFS_FS_COUNTERS_H
+#define ZPOOLFS_FS_COUNTERS_H
+
+#include <stdatomic.h>
+
+#define ZFS_COUNTERS(X)                                                                   \
+	X(pages_stored, GAUGE, "file pages stored (compressed, same-filled or huge)")     \
+	X(compr_data_size, GAUGE, "bytes of compressed data stored (huge pages: 4096)")   \
+	X(same_pages, GAUGE, "pages stored inline because every word is the same")        \
+	X(huge_pages, GAUGE, "pages stored raw because they did not compress enough")     \
+	X(huge_pages_since, TOTAL, "pages ever stored raw")                               \
+	X(pages_written, TOTAL, "page stores, ever")                                      \
+	X(pages_read, TOTAL, "page loads, ever")                                          \
+	X(failed_reads, TOTAL, "page loads that failed")                                  \
+	X(failed_writes, TOTAL, "page stores that failed (ENOSPC, ENOMEM, ...)")          \
+	X(invalid_io, TOTAL, "requests refused as invalid")                              \
+	X(notify_free, TOTAL, "stored pages freed by truncate, unlink, punch or overwrite") \
+	X(pages_compacted, TOTAL, "pool pages freed by compaction, ever")                 \
+	X(compactions, TOTAL, "compactions run, ever")                                    \
+	X(mem_used_max, GAUGE, "high-water mark of pool bytes")
+
+struct zfs_counters {
+#define ZFS_COUNTER_FIELD(name, kind, desc) atomic_ulong name;
+	ZFS_COUNTERS(ZFS_COUNTER_FIELD)
+#undef ZFS_COUNTER_FIELD
+};
+
+/* A plain copy, read counter by counter (each value exact, the set not atomic). */
+struct zfs_counters_snap {
+#define ZFS_COUNTER_FIELD(name, kind, desc) unsigned long name;
+	ZFS_COUNTERS(ZFS_COUNTER_FIELD)
+#undef ZFS_COUNTER_FIELD
+};
+
+static inline void zfs_counters_read(struct zfs_counters *c, struct zfs_counters_snap *s)
+{
+#define ZFS_COUNTER_READ(name, kind, desc) \
+	s->name = atomic_load_explicit(&c->name, memory_order_relaxed);
+	ZFS_COUNTERS(ZFS_COUNTER_READ)
+#undef ZFS_COUNTER_READ
+}
+
+#define zfs_count_add(c, name, n) atomic_fetch_add_explicit(&(c)->name, (n), memory_order_relaxed)
+#define zfs_count_sub(c, name, n) atomic_fetch_sub_explicit(&(c)->name, (n), memory_order_relaxed)
+
+#endif
