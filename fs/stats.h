@@ -36,6 +36,9 @@ struct zfs_stats_source {
 	unsigned long files;		/* inodes in use (all types) */
 	unsigned long regular_files;	/* regular files */
 	unsigned long objects_mapped;	/* maps in progress now */
+	unsigned long raw_bytes;	/* bytes of pages the core keeps outside the pool
+					 * (zbud cannot hold a raw 4 KiB page); added to
+					 * mem_used_total */
 };
 
 /* One file's storage, for user.zpool.stat. */
@@ -48,8 +51,16 @@ struct zfs_file_usage {
 	unsigned long pages_hole;	/* pages inside st_size not stored */
 };
 
-/* Names of the files in the stats directory, NULL-terminated. */
+/* Names of the files in the stats directory of a zsmalloc pool, NULL-terminated. */
 extern const char *const zfs_stats_files[];
+
+/**
+ * zfs_stats_file_list - the stats directory's files for pools of @backend.
+ * A zbud pool has no size classes: its list has "zbud" in place of "classes"
+ * and "fullness". Every other backend gets zfs_stats_files.
+ * Return: a static NULL-terminated list.
+ */
+const char *const *zfs_stats_file_list(const char *backend);
 
 /**
  * zfs_stats_render - the whole content of stats file @name.
