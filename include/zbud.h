@@ -41,6 +41,7 @@ struct zbud_stats {
 	unsigned long maps;		/* zbud_map calls, ever */
 	unsigned long reclaimed_pages;	/* pages freed by zbud_reclaim_page, ever */
 	unsigned long alloc_fails;	/* zbud_alloc calls that failed, ever */
+	unsigned long bad_frees;	/* zbud_free of a handle not allocated (DEBUG builds) */
 };
 
 /**
@@ -49,6 +50,17 @@ struct zbud_stats {
  * Return: the pool, or NULL with errno = ENOMEM.
  */
 struct zbud_pool *zbud_create_pool(const struct zbud_ops *ops);
+
+/**
+ * zbud_create_pool_priv - zbud_create_pool() that also keeps an owner's pointer.
+ * @ops: as for zbud_create_pool().
+ * @priv: returned by zbud_pool_priv(); lets an evict callback find its owner.
+ * Return: the pool, or NULL with errno = ENOMEM.
+ */
+struct zbud_pool *zbud_create_pool_priv(const struct zbud_ops *ops, void *priv);
+
+/** zbud_pool_priv - the @priv given to zbud_create_pool_priv() (NULL otherwise). */
+void *zbud_pool_priv(struct zbud_pool *pool);
 
 /** zbud_destroy_pool - free the pool and every page it holds. */
 void zbud_destroy_pool(struct zbud_pool *pool);
