@@ -124,22 +124,33 @@ static void sb_puts(struct sbuf *sb, const char *s)
 
 /* ---- the view: one snapshot and what follows from it */
 
+/*
+ * zram's mm_stat columns, in zram's order. The list feeds the view, the
+ * mm_stat line and stats.json's "mm_stat" object.
+ */
+#define MM_STAT_FIELDS(X) \
+	X(orig_data_size)  \
+	X(compr_data_size) \
+	X(mem_used_total)  \
+	X(mem_limit)       \
+	X(mem_used_max)    \
+	X(same_pages)      \
+	X(pages_compacted) \
+	X(huge_pages)      \
+	X(huge_pages_since)
+
+/* zram's io_stat columns, all straight from the counters. */
+#define IO_STAT_FIELDS(X) X(failed_reads) X(failed_writes) X(invalid_io) X(notify_free)
+
 struct view {
 	const struct zfs_stats_source *src;
 	struct zfs_counters_snap c;
 	struct zpool_stats st;		/* the one zpool_get_stats() of this render */
 	bool zbud;
 
-	/* zram's mm_stat, in bytes except the page counts */
-	unsigned long orig_data_size;
-	unsigned long compr_data_size;
-	unsigned long mem_used_total;
-	unsigned long mem_limit;
-	unsigned long mem_used_max;
-	unsigned long same_pages;
-	unsigned long pages_compacted;
-	unsigned long huge_pages;
-	unsigned long huge_pages_since;
+#define VIEW_FIELD(name) unsigned long name;
+	MM_STAT_FIELDS(VIEW_FIELD)
+#undef VIEW_FIELD
 
 	unsigned long pool_bytes;	/* the allocator's pages only */
 	unsigned long pool_objects;	/* objects the allocator holds */
@@ -195,16 +206,36 @@ static void view_fill(struct view *v, const struct zfs_stats_source *src)
 
 static void render_mm_stat(struct sbuf *sb, const struct view *v)
 {
-	/* zram's mm_stat_show(): nine right-aligned columns of width 8. */
-	sb_printf(sb, "%8lu %8lu %8lu %8lu %8lu %8lu %8lu %8lu %8lu\n", v->orig_data_size,
-		  v->compr_data_size, v->mem_used_total, v->mem_limit, v->mem_used_max,
-		  v->same_pages, v->pages_compacted, v->huge_pages, v->huge_pages_since);
+	/* zram's mm_stat_show(): right-aligned columns of width 8, one space apart. */
+	const char *sep = "";
+
+#define MM_STAT_PRINT(name)                              \
+	do {                                             \
+		sb_printf(sb, "%s%8lu", sep, v->name);   \
+		sep = " ";                               \
+	} while (0);
+	MM_STAT_FIELDS(MM_STAT_PRINT)
+#undef MM_STAT_PRINT
+	sb_puts(sb, "\n");
 }
 
+/*
+ * zram's io_stat_show() as it was before kernel 6.4 stopped counting
+ * invalid_io and started printing a bare 0 there: we still count refused
+ * requests, so the column carries the number, padded like the others.
+ */
 static void render_io_stat(struct sbuf *sb, const struct view *v)
 {
-	sb_printf(sb, "%8lu %8lu %8lu %8lu\n", v->c.failed_reads, v->c.failed_writes,
-		  v->c.invalid_io, v->c.notify_free);
+	const char *sep = "";
+
+#define IO_STAT_PRINT(name)                              \
+	do {                                             \
+		sb_printf(sb, "%s%8lu", sep, v->c.name); \
+		sep = " ";                               \
+	} while (0);
+	IO_STAT_FIELDS(IO_STAT_PRINT)
+#undef IO_STAT_PRINT
+	sb_puts(sb, "\n");
 }
 
 /* ---- zsmalloc's debugfs tables */
@@ -334,11 +365,20 @@ static void fmt_ratio(char *buf, size_t size, unsigned long num, unsigned long d
 	snprintf(buf, size, "%lu.%02lu", (unsigned long)(q / 100), (unsigned long)(q % 100));
 }
 
+/*
+ * Bytes the allocator holds beyond the compressed data: fragmentation,
+ * zspage tails, zbud's half-empty pages. Negative only when a writer ran
+ * between the counters and the pool snapshot.
+ */
+static long overhead(const struct view *v)
+{
+	return (long)v->mem_used_total - (long)v->compr_data_size;
+}
+
 static void render_pool(struct sbuf *sb, const struct view *v)
 {
 	const struct zfs_stats_source *src = v->src;
 	char ratio[48], cratio[48];
-	long overhead = (long)v->mem_used_total - (long)v->compr_data_size;
 
 	fmt_ratio(ratio, sizeof(ratio), v->orig_data_size, v->mem_used_total);
 	fmt_ratio(cratio, sizeof(cratio), v->orig_data_size, v->compr_data_size);
@@ -358,16 +398,49 @@ static void render_pool(struct sbuf *sb, const struct view *v)
 	sb_printf(sb, "pool bytes: %lu\n", v->mem_used_total);
 	sb_printf(sb, "pool bytes max: %lu\n", v->mem_used_max);
 	sb_printf(sb, "memory limit: %lu\n", v->mem_limit);
-	sb_printf(sb, "compression ratio: %s\n", cratio);
+	sb_printf(sb, "size limit: %lu\n", src->size_limit);
 	sb_printf(sb, "ratio: %s\n", ratio);
-	sb_printf(sb, "overhead: %ld\n", overhead);
+	sb_printf(sb, "compression ratio: %s\n", cratio);
+	sb_printf(sb, "overhead: %ld\n", overhead(v));
 	sb_printf(sb, "compactions: %lu\n", v->c.compactions);
 	sb_printf(sb, "pages compacted: %lu\n", v->pages_compacted);
 	sb_printf(sb, "objects stored: %lu\n", v->pool_objects);
 	sb_printf(sb, "objects mapped now: %lu\n", v->mapped_now);
+
+	/* Then every counter by its own name, straight from the one list. */
+	sb_puts(sb, "\n");
+#define COUNTER_LINE(name, kind, desc) sb_printf(sb, "%s: %lu\n", #name, v->c.name);
+	ZFS_COUNTERS(COUNTER_LINE)
+#undef COUNTER_LINE
 }
 
 /* ---- stats.json */
+
+/*
+ * The allocators' own numbers, one list per struct: stats.json prints every
+ * field listed, so a field added to a struct is one line here.
+ */
+#define ZS_POOL_FIELDS(X)                                                              \
+	X(pages_used) X(pages_max) X(pages_compacted) X(compactions) X(obj_allocated) \
+	X(obj_used) X(bytes_requested) X(zspages) X(mapped_now) X(maps) X(unmaps)     \
+	X(alloc_fails)
+#define ZS_CLASS_FIELDS(X)                                                             \
+	X(almost_full) X(almost_empty) X(full) X(obj_allocated) X(obj_used)           \
+	X(pages_used) X(freeable)
+#define ZS_TOTAL_FIELDS(X)                                                             \
+	X(almost_full) X(almost_empty) X(obj_allocated) X(obj_used) X(pages_used)     \
+	X(freeable)
+#define ZBUD_FIELDS(X)                                                                 \
+	X(pages) X(buddied) X(unbuddied_total) X(lru_len) X(objects)                  \
+	X(bytes_requested) X(chunks_used) X(mapped_now) X(maps) X(reclaimed_pages)    \
+	X(alloc_fails)
+
+/* Objects are written flat; @first tracks whether a comma is due. */
+static void json_key(struct sbuf *sb, bool *first, const char *key)
+{
+	sb_printf(sb, "%s\"%s\": ", *first ? "" : ", ", key);
+	*first = false;
+}
 
 static void json_str(struct sbuf *sb, const char *s)
 {
@@ -385,96 +458,143 @@ static void json_str(struct sbuf *sb, const char *s)
 	sb_puts(sb, "\"");
 }
 
+static void json_ulongs(struct sbuf *sb, const unsigned long *a, unsigned int n)
+{
+	unsigned int i;
+
+	sb_puts(sb, "[");
+	for (i = 0; i < n; i++)
+		sb_printf(sb, "%s%lu", i ? ", " : "", a[i]);
+	sb_puts(sb, "]");
+}
+
+#define JSON_UL(sb, first, obj, name)              \
+	do {                                       \
+		json_key(sb, first, #name);        \
+		sb_printf(sb, "%lu", (obj)->name); \
+	} while (0);
+
+static void json_zsmalloc(struct sbuf *sb, const struct view *v)
+{
+	const struct zs_pool_snapshot *s = &v->st.zs;
+	struct zs_totals t;
+	unsigned int i;
+	bool first = true;
+
+	sb_puts(sb, ",\n \"zsmalloc\": {");
+#define ZS_POOL_JSON(name) JSON_UL(sb, &first, &s->pool, name)
+	ZS_POOL_FIELDS(ZS_POOL_JSON)
+#undef ZS_POOL_JSON
+	sb_puts(sb, ",\n  \"classes\": [");
+	for (i = 0; i < s->nr_classes; i++) {
+		const struct zs_class_stats *c = &s->class[i];
+
+		first = true;
+		sb_printf(sb, "%s\n   {", i ? "," : "");
+		json_key(sb, &first, "class");
+		sb_printf(sb, "%u", c->index);
+		json_key(sb, &first, "size");
+		sb_printf(sb, "%u", c->size);
+		json_key(sb, &first, "pages_per_zspage");
+		sb_printf(sb, "%u", c->pages_per_zspage);
+		json_key(sb, &first, "objs_per_zspage");
+		sb_printf(sb, "%u", c->objs_per_zspage);
+		json_key(sb, &first, "huge");
+		sb_puts(sb, c->huge ? "true" : "false");
+		json_key(sb, &first, "inuse");
+		json_ulongs(sb, c->inuse, ZS_NR_INUSE_BUCKETS);
+#define ZS_CLASS_JSON(name) JSON_UL(sb, &first, c, name)
+		ZS_CLASS_FIELDS(ZS_CLASS_JSON)
+#undef ZS_CLASS_JSON
+		sb_puts(sb, "}");
+	}
+	zs_sum(s, &t);
+	sb_puts(sb, "],\n  \"total\": {");
+	first = true;
+	json_key(sb, &first, "inuse");
+	json_ulongs(sb, t.inuse, ZS_NR_INUSE_BUCKETS);
+#define ZS_TOTAL_JSON(name) JSON_UL(sb, &first, &t, name)
+	ZS_TOTAL_FIELDS(ZS_TOTAL_JSON)
+#undef ZS_TOTAL_JSON
+	sb_puts(sb, "}}");
+}
+
+static void json_zbud(struct sbuf *sb, const struct view *v)
+{
+	const struct zbud_stats *z = &v->st.zbud;
+	bool first = true;
+
+	sb_puts(sb, ",\n \"zbud\": {");
+#define ZBUD_JSON(name) JSON_UL(sb, &first, z, name)
+	ZBUD_FIELDS(ZBUD_JSON)
+#undef ZBUD_JSON
+	/* index = free chunks; index 0 is always 0 (such a page is buddied) */
+	json_key(sb, &first, "unbuddied");
+	json_ulongs(sb, z->unbuddied, ZBUD_NCHUNKS + 1);
+	sb_puts(sb, "}");
+}
+
 static void render_json(struct sbuf *sb, const struct view *v)
 {
 	const struct zfs_stats_source *src = v->src;
-	char ratio[48];
-	unsigned int i, b;
+	char ratio[48], cratio[48];
+	bool first = true;
 
-	fmt_ratio(ratio, sizeof(ratio), v->orig_data_size, v->mem_used_total);
-	sb_puts(sb, "{\"version\": 1, \"backend\": ");
+	sb_puts(sb, "{");
+	json_key(sb, &first, "version");
+	sb_puts(sb, "1");
+	json_key(sb, &first, "backend");
 	json_str(sb, v->st.type ? v->st.type : src->backend);
-	sb_puts(sb, ", \"compressor\": ");
+	json_key(sb, &first, "compressor");
 	json_str(sb, src->compressor);
-	sb_printf(sb, ", \"comp_level\": %d, \"mem_limit\": %lu, \"size_limit\": %lu", src->comp_level,
-		  src->mem_limit, src->size_limit);
-	sb_printf(sb, ", \"files\": %lu, \"regular_files\": %lu", src->files, src->regular_files);
+	json_key(sb, &first, "comp_level");
+	sb_printf(sb, "%d", src->comp_level);
+	JSON_UL(sb, &first, src, size_limit)
+	JSON_UL(sb, &first, src, files)
+	JSON_UL(sb, &first, src, regular_files)
 
 	sb_puts(sb, ",\n \"counters\": {");
-#define ZFS_COUNTER_JSON(name, kind, desc) sb_printf(sb, "\"" #name "\": %lu, ", v->c.name);
-	ZFS_COUNTERS(ZFS_COUNTER_JSON)
-#undef ZFS_COUNTER_JSON
-	sb->len -= 2;
+	first = true;
+#define COUNTER_JSON(name, kind, desc) JSON_UL(sb, &first, &v->c, name)
+	ZFS_COUNTERS(COUNTER_JSON)
+#undef COUNTER_JSON
 	sb_puts(sb, "}");
 
-	sb_printf(sb, ",\n \"mm_stat\": {\"orig_data_size\": %lu, \"compr_data_size\": %lu, "
-		  "\"mem_used_total\": %lu, \"mem_limit\": %lu, \"mem_used_max\": %lu, "
-		  "\"same_pages\": %lu, \"pages_compacted\": %lu, \"huge_pages\": %lu, "
-		  "\"huge_pages_since\": %lu}",
-		  v->orig_data_size, v->compr_data_size, v->mem_used_total, v->mem_limit,
-		  v->mem_used_max, v->same_pages, v->pages_compacted, v->huge_pages,
-		  v->huge_pages_since);
-	sb_printf(sb, ",\n \"io_stat\": {\"failed_reads\": %lu, \"failed_writes\": %lu, "
-		  "\"invalid_io\": %lu, \"notify_free\": %lu}",
-		  v->c.failed_reads, v->c.failed_writes, v->c.invalid_io, v->c.notify_free);
-	sb_printf(sb, ",\n \"pool\": {\"pool_bytes\": %lu, \"raw_bytes\": %lu, \"ratio\": %s, "
-		  "\"overhead\": %ld, \"objects\": %lu, \"objects_mapped\": %lu}",
-		  v->pool_bytes, src->raw_bytes, strcmp(ratio, "inf") ? ratio : "null",
-		  (long)v->mem_used_total - (long)v->compr_data_size, v->pool_objects,
-		  v->mapped_now);
+	sb_puts(sb, ",\n \"mm_stat\": {");
+	first = true;
+#define MM_STAT_JSON(name) JSON_UL(sb, &first, v, name)
+	MM_STAT_FIELDS(MM_STAT_JSON)
+#undef MM_STAT_JSON
+	sb_puts(sb, "}");
 
-	if (v->zbud) {
-		const struct zbud_stats *z = &v->st.zbud;
+	sb_puts(sb, ",\n \"io_stat\": {");
+	first = true;
+#define IO_STAT_JSON(name) JSON_UL(sb, &first, &v->c, name)
+	IO_STAT_FIELDS(IO_STAT_JSON)
+#undef IO_STAT_JSON
+	sb_puts(sb, "}");
 
-		sb_printf(sb, ",\n \"zbud\": {\"pages\": %lu, \"buddied\": %lu, "
-			  "\"unbuddied_total\": %lu, \"lru_len\": %lu, \"objects\": %lu, "
-			  "\"bytes_requested\": %lu, \"chunks_used\": %lu, \"mapped_now\": %lu, "
-			  "\"maps\": %lu, \"reclaimed_pages\": %lu, \"alloc_fails\": %lu, "
-			  "\"unbuddied\": [",
-			  z->pages, z->buddied, z->unbuddied_total, z->lru_len, z->objects,
-			  z->bytes_requested, z->chunks_used, z->mapped_now, z->maps,
-			  z->reclaimed_pages, z->alloc_fails);
-		for (i = 0; i <= ZBUD_NCHUNKS; i++)
-			sb_printf(sb, "%s%lu", i ? ", " : "", z->unbuddied[i]);
-		sb_puts(sb, "]}");
-	} else {
-		const struct zs_pool_snapshot *s = &v->st.zs;
-		const struct zs_pool_stats *p = &s->pool;
-		struct zs_totals t;
+	/* Ratios are numbers, or null when the denominator is 0. */
+	fmt_ratio(ratio, sizeof(ratio), v->orig_data_size, v->mem_used_total);
+	fmt_ratio(cratio, sizeof(cratio), v->orig_data_size, v->compr_data_size);
+	sb_puts(sb, ",\n \"pool\": {");
+	first = true;
+	JSON_UL(sb, &first, v, pool_bytes)
+	JSON_UL(sb, &first, src, raw_bytes)
+	JSON_UL(sb, &first, v, pool_objects)
+	JSON_UL(sb, &first, v, mapped_now)
+	json_key(sb, &first, "overhead");
+	sb_printf(sb, "%ld", overhead(v));
+	json_key(sb, &first, "ratio");
+	sb_puts(sb, v->mem_used_total ? ratio : "null");
+	json_key(sb, &first, "compression_ratio");
+	sb_puts(sb, v->compr_data_size ? cratio : "null");
+	sb_puts(sb, "}");
 
-		sb_printf(sb, ",\n \"zsmalloc\": {\"pages_used\": %lu, \"pages_max\": %lu, "
-			  "\"pages_compacted\": %lu, \"compactions\": %lu, \"obj_allocated\": %lu, "
-			  "\"obj_used\": %lu, \"bytes_requested\": %lu, \"zspages\": %lu, "
-			  "\"mapped_now\": %lu, \"maps\": %lu, \"unmaps\": %lu, \"alloc_fails\": %lu",
-			  p->pages_used, p->pages_max, p->pages_compacted, p->compactions,
-			  p->obj_allocated, p->obj_used, p->bytes_requested, p->zspages,
-			  p->mapped_now, p->maps, p->unmaps, p->alloc_fails);
-		sb_puts(sb, ",\n  \"classes\": [");
-		for (i = 0; i < s->nr_classes; i++) {
-			const struct zs_class_stats *c = &s->class[i];
-
-			sb_printf(sb, "%s\n   {\"class\": %u, \"size\": %u, \"pages_per_zspage\": %u, "
-				  "\"objs_per_zspage\": %u, \"huge\": %s, \"inuse\": [",
-				  i ? "," : "", c->index, c->size, c->pages_per_zspage,
-				  c->objs_per_zspage, c->huge ? "true" : "false");
-			for (b = 0; b < ZS_NR_INUSE_BUCKETS; b++)
-				sb_printf(sb, "%s%lu", b ? ", " : "", c->inuse[b]);
-			sb_printf(sb, "], \"almost_full\": %lu, \"almost_empty\": %lu, "
-				  "\"full\": %lu, \"obj_allocated\": %lu, \"obj_used\": %lu, "
-				  "\"pages_used\": %lu, \"freeable\": %lu}",
-				  c->almost_full, c->almost_empty, c->full, c->obj_allocated,
-				  c->obj_used, c->pages_used, c->freeable);
-		}
-		zs_sum(s, &t);
-		sb_puts(sb, "],\n  \"total\": {\"inuse\": [");
-		for (b = 0; b < ZS_NR_INUSE_BUCKETS; b++)
-			sb_printf(sb, "%s%lu", b ? ", " : "", t.inuse[b]);
-		sb_printf(sb, "], \"almost_full\": %lu, \"almost_empty\": %lu, "
-			  "\"obj_allocated\": %lu, \"obj_used\": %lu, \"pages_used\": %lu, "
-			  "\"freeable\": %lu}}",
-			  t.almost_full, t.almost_empty, t.obj_allocated, t.obj_used, t.pages_used,
-			  t.freeable);
-	}
+	if (v->zbud)
+		json_zbud(sb, v);
+	else
+		json_zsmalloc(sb, v);
 	sb_puts(sb, "\n}\n");
 }
 
