@@ -66,7 +66,9 @@ struct zpool_driver {
 	void (*unmap)(void *pool, unsigned long handle);
 
 	uint64_t (*total_size)(void *pool);
-	void (*stats)(void *pool, struct zpool_stats *st);
+	void (*stats)(void *pool, struct zpool_stats *st);	/* may be NULL */
+
+	size_t max_size;		/* largest malloc size accepted; 0 means 4096 */
 };
 
 /**
@@ -81,6 +83,13 @@ int zpool_register_driver(struct zpool_driver *driver);
  * Return: 0, -EBUSY while pools of it exist, -ENOENT if it is not registered.
  */
 int zpool_unregister_driver(struct zpool_driver *driver);
+
+/**
+ * zpool_list_drivers - the type names of the registered drivers.
+ * @types: filled with up to @max names, in registration order.
+ * Return: the number of registered drivers (may exceed @max).
+ */
+size_t zpool_list_drivers(const char **types, size_t max);
 
 /** zpool_has_pool - is a driver called @type registered? */
 bool zpool_has_pool(const char *type);
