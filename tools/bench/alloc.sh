@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# alloc.sh - the allocator benchmark: build the corpus, run alloc_bench over every zpool driver
+# beside glibc, then the kernel's zram on the same pages (root only). Writes $BENCH_DIR/alloc.tsv.
+#   BUILD=build BENCH_CORPUS_MIB=200 BENCH_ROUNDS=5 BENCH_THREADS=2 bash tools/bench/alloc.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+BENCH_DIR=$BUILD/bench
+export BENCH_BIN=$BENCH_DIR
+res=$BENCH_DIR/alloc.tsv
+. tools/bench/zram.sh
+trap zram_reset EXIT
+
+bash tools/bench/meta.sh >"$res"
+echo "== allocator benchmark (corpus budget ${BENCH_CORPUS_MIB:-200} MiB, ${BENCH_ROUNDS:-5} rounds)"
+"$BENCH_DIR/corpus" pages -b "${BENCH_CORPUS_MIB:-200}" -o "$BENCH_DIR"
+"$BENCH_DIR/alloc_bench" -d "$BENCH_DIR" -r "${BENCH_ROUNDS:-5}" -t "${BENCH_THREADS:-2}" \
+	-o "$res" -f "$BENCH_DIR/freed.idx"
+if why=$(zram_usable); then
+	bash tools/bench/zram.sh alloc "$BENCH_DIR" "$res"
+else
+	echo "kernel zram comparison skipped: $why"
+	printf 'zram\tskipped\t%s\t0\t0\t-\n' "$why" >>"$res"
+fi
+# The page files are large and rebuilt on every run.
+rm -f "$BENCH_DIR/corpus.pages"
+echo "results: $res"

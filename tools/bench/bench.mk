@@ -1,0 +1,37 @@
+# tools/bench/bench.mk - benchmarks (included by the top Makefile).
+#   make bench          allocator + filesystem benchmarks; results in $(BUILD)/bench/results.tsv
+#   make bench-alloc    allocators only (zsmalloc and zbud through zpool, beside glibc; zram as root)
+#   make bench-fs       zpoolfs beside tmpfs (fio) and zram (corpus memory, dd)
+# Knobs: BENCH_CORPUS_MIB=200 BENCH_ROUNDS=5 BENCH_THREADS=2 BENCH_FS_MIB=256 BENCH_FIO_MIB=512
+
+BENCH_DIR := $(BUILD)/bench
+BENCH_PROGS := $(BENCH_DIR)/corpus $(BENCH_DIR)/alloc_bench $(BENCH_DIR)/zram_discard
+BENCH_ENV := BUILD=$(BUILD) BENCH_CORPUS_MIB=$(or $(BENCH_CORPUS_MIB),200) \
+	BENCH_ROUNDS=$(or $(BENCH_ROUNDS),5) BENCH_THREADS=$(or $(BENCH_THREADS),2) \
+	BENCH_FS_MIB=$(or $(BENCH_FS_MIB),256) BENCH_FIO_MIB=$(or $(BENCH_FIO_MIB),512)
+
+$(BENCH_DIR)/%.o: tools/bench/%.c tools/bench/corpus.h | $(DEPS_STAMP)
+	$(call msg,CC,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ZCFLAGS) -MMD -MP -c $< -o $@
+
+$(BENCH_PROGS): %: %.o $(LIB_A)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -o $@ $< $(LIB_A) -llz4 -lzstd $(ZLDFLAGS)
+
+bench-progs: $(BENCH_PROGS)
+
+# The parts run one after the other, never at once, so that they do not disturb each other.
+bench: $(BENCH_PROGS)
+	$(Q)$(BENCH_ENV) bash tools/bench/alloc.sh
+	$(Q)$(BENCH_ENV) bash tools/bench/fs_bench.sh
+	$(Q)cat $(BENCH_DIR)/alloc.tsv $(BENCH_DIR)/fs.tsv > $(BENCH_DIR)/results.tsv
+	@echo "bench: machine-readable results in $(BENCH_DIR)/results.tsv"
+
+bench-alloc: $(BENCH_PROGS)
+	$(Q)$(BENCH_ENV) bash tools/bench/alloc.sh
+
+bench-fs: all $(BENCH_PROGS)
+	$(Q)$(BENCH_ENV) bash tools/bench/fs_bench.sh
+
+.PHONY: bench-progs bench-alloc bench-fs
