@@ -52,6 +52,7 @@ struct zs_pool_stats {
 	unsigned long maps;		/* zs_map_object calls, ever */
 	unsigned long unmaps;		/* zs_unmap_object calls, ever */
 	unsigned long alloc_fails;	/* zs_malloc calls that failed, ever */
+	unsigned long handle_errors;	/* bad handles caught and ignored (DEBUG=1 builds) */
 };
 
 /* One row of the classes table: a distinct (not merged) size class. */
