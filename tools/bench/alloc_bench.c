@@ -9,18 +9,21 @@
  * repeated (-r) with the backends interleaved inside every round, and the
  * median is reported.
  *
- * Workloads (objects: the corpus of corpus.c, in corpus order):
- *   store   malloc + map(WO) + memcpy of the compressed bytes + unmap for every
- *           object, then free them all in a random order; one op = one object.
- *           glibc: malloc + memcpy, then free.
- *   pairs   the same without map/write: malloc every object, free them all.
+ * Workloads (objects: the corpus of corpus.c; thread t of T takes every T-th
+ * object, all threads share one pool):
+ *   churn   the steady state of a compressed store: half the objects are
+ *           stored before the clock starts; each op then frees a random stored
+ *           object and stores the next one: malloc + map(WO) + memcpy of the
+ *           compressed bytes + unmap (+ the free). glibc: malloc + memcpy + free.
+ *   pairs   the same without map/write: malloc+free pairs alone.
+ *   fill    from an empty pool, store every object, then free them all in a
+ *           random order: fresh memory is faulted in on the way.
  *   map     map(RO) + unmap of an object that lies within one page, and of one
  *           that straddles two pages (RO and WO), in ns per pair; glibc has no
  *           counterpart.
- * With T threads, thread t takes every T-th object into one shared pool.
- *   memory  store every object once, then free a random half (the same half
- *           for every driver, written to -f for the zram comparison) and
- *           compact: pool bytes / bytes stored at each step.
+ *   memory  (drivers only) store every object once, then free a random half
+ *           (the same half for every driver, written to -f for the zram
+ *           comparison) and compact: pool bytes / bytes stored at each step.
  *
  * A driver that refuses an object size (zbud above ZBUD_MAX_ALLOC_SIZE) runs
  * on the objects it accepts; the count it refused is printed.
@@ -28,7 +31,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -259,55 +261,104 @@ static void backend_close(struct backend *b)
 	b->zp = NULL;
 }
 
-/* ---- store / pairs: timed on T threads */
+/* ---- timed workloads, on T threads sharing one pool */
 
-enum workload { W_STORE, W_PAIRS, W_MAP_FLAT_RO, W_MAP_STRADDLE_RO, W_MAP_STRADDLE_WO, W_NR };
+enum workload {
+	W_CHURN, W_PAIRS, W_FILL,	/* compared with glibc */
+	W_MAP_FLAT_RO, W_MAP_STRADDLE_RO, W_MAP_STRADDLE_WO,
+	W_NR
+};
+#define W_TIMED 3
+#define CHURN_PASSES 4			/* churn ops = this many times the thread's objects */
 
 static const char *const wl_name[W_NR] = {
-	"store", "pairs", "map_flat_ro", "map_straddle_ro", "map_straddle_wo",
+	"churn", "pairs", "fill", "map_flat_ro", "map_straddle_ro", "map_straddle_wo",
+};
+
+static const char *const wl_label[W_TIMED] = {
+	"malloc+map+write+unmap+free", "malloc+free", "fill+drain from empty",
 };
 
 struct job {
 	struct backend *b;
 	enum workload w;
-	unsigned int t, nthreads;
 	pthread_barrier_t *bar;
-	uint32_t *order;		/* this thread's objects, then its free order */
-	size_t n;
-	unsigned long *h;
+	uint32_t *stream;		/* this thread's objects (corpus indices) */
+	size_t n;			/* objects in stream */
+	size_t live;			/* churn: objects kept stored */
+	size_t nops;			/* timed operations */
+	uint32_t *victim;		/* churn: slot freed by each op; fill: the free order */
+	unsigned long *h;		/* churn: live handles by slot; fill: handle of stream[k] */
 	unsigned long *maph;		/* map loop: MAP_SET handles */
-	size_t maplen;
 	uint64_t start, end;
 	size_t failed;
 	volatile unsigned char sink;
 };
 
-static void run_store(struct job *j, int write)
+static inline void store_one(struct job *j, uint32_t i, unsigned long *h, int write)
 {
 	struct backend *b = j->b;
-	size_t n = j->n;
 
-	for (size_t k = 0; k < n; k++) {
-		uint32_t i = j->order[k];
-
-		if (b_malloc(b, lens[i], &j->h[k])) {
-			j->h[k] = 0;
-			j->failed++;
-			continue;
-		}
-		if (write) {
-			void *p = b_map(b, j->h[k], ZPOOL_MM_WO);
-
-			memcpy(p, data + offs[i], lens[i]);
-			b_unmap(b, j->h[k]);
-		}
+	if (b_malloc(b, lens[i], h)) {
+		*h = 0;
+		j->failed++;
+		return;
 	}
-	/* Free in a random order: zram frees pages in whatever order they are overwritten. */
-	for (size_t k = 0; k < n; k++) {
-		size_t x = j->order[n + k];
+	if (write) {
+		void *p = b_map(b, *h, ZPOOL_MM_WO);
 
-		if (j->h[x])
-			b_free(b, j->h[x]);
+		memcpy(p, data + offs[i], lens[i]);
+		b_unmap(b, *h);
+	}
+}
+
+/*
+ * churn/pairs: the steady state of a compressed store. Half of the thread's
+ * objects are stored before the clock starts; then each op frees a random
+ * stored object and stores the next object of the stream in its place.
+ */
+static void churn_setup(struct job *j, int write)
+{
+	for (size_t s = 0; s < j->live; s++)
+		store_one(j, j->stream[s], &j->h[s], write);
+}
+
+static void run_churn(struct job *j, int write)
+{
+	size_t next = j->live;
+
+	for (size_t k = 0; k < j->nops; k++) {
+		unsigned long *h = &j->h[j->victim[k]];
+
+		if (*h)
+			b_free(j->b, *h);
+		store_one(j, j->stream[next], h, write);
+		if (++next == j->n)
+			next = 0;
+	}
+}
+
+static void churn_teardown(struct job *j)
+{
+	for (size_t s = 0; s < j->live; s++)
+		if (j->h[s])
+			b_free(j->b, j->h[s]);
+}
+
+/*
+ * fill: from an empty pool, store every object of the thread, then free them
+ * all in a random order (zram frees pages in whatever order they are
+ * overwritten). Fresh memory is faulted in on the way, by every backend.
+ */
+static void run_fill(struct job *j)
+{
+	for (size_t k = 0; k < j->n; k++)
+		store_one(j, j->stream[k], &j->h[k], 1);
+	for (size_t k = 0; k < j->n; k++) {
+		unsigned long h = j->h[j->victim[k]];
+
+		if (h)
+			b_free(j->b, h);
 	}
 }
 
@@ -333,14 +384,20 @@ static void *job_thread(void *arg)
 {
 	struct job *j = arg;
 
+	/* Set-up happens on the thread that will use the objects (glibc arenas are per thread). */
+	if (j->w == W_CHURN || j->w == W_PAIRS)
+		churn_setup(j, j->w == W_CHURN);
 	pthread_barrier_wait(j->bar);
 	j->start = now_ns();
 	switch (j->w) {
-	case W_STORE:
-		run_store(j, 1);
+	case W_CHURN:
+		run_churn(j, 1);
 		break;
 	case W_PAIRS:
-		run_store(j, 0);
+		run_churn(j, 0);
+		break;
+	case W_FILL:
+		run_fill(j);
 		break;
 	case W_MAP_FLAT_RO:
 	case W_MAP_STRADDLE_RO:
@@ -353,6 +410,8 @@ static void *job_thread(void *arg)
 		break;
 	}
 	j->end = now_ns();
+	if (j->w == W_CHURN || j->w == W_PAIRS)
+		churn_teardown(j);
 	return NULL;
 }
 
@@ -382,39 +441,50 @@ static uint64_t run_jobs(struct job *jobs, unsigned int nthreads)
 	return last - first;
 }
 
-/* Prepare T jobs over b's objects: thread t gets every T-th one, and a free order of its own. */
+/* Prepare T jobs over b's objects: thread t gets every T-th one and random choices of its own. */
 static void jobs_prepare(struct job *jobs, struct backend *b, enum workload w,
 			 unsigned int nthreads)
 {
 	for (unsigned int t = 0; t < nthreads; t++) {
 		struct job *j = &jobs[t];
+		uint64_t s = seed + t;
 		size_t n = 0;
 
 		memset(j, 0, sizeof(*j));
 		j->b = b;
 		j->w = w;
-		j->t = t;
-		j->nthreads = nthreads;
-		j->order = xcalloc(2 * (b->nobjs / nthreads + 1), sizeof(*j->order));
+		j->stream = xcalloc(b->nobjs / nthreads + 1, sizeof(*j->stream));
 		for (size_t k = t; k < b->nobjs; k += nthreads)
-			j->order[n++] = b->objs[k];
-		for (size_t k = 0; k < n; k++)
-			j->order[n + k] = (uint32_t)k;
-		shuffle(j->order + n, n, seed + t);
+			j->stream[n++] = b->objs[k];
 		j->n = n;
-		j->h = xcalloc(n ? n : 1, sizeof(*j->h));
+		if (w == W_FILL) {
+			j->nops = n;
+			j->victim = xcalloc(n + 1, sizeof(*j->victim));
+			for (size_t k = 0; k < n; k++)
+				j->victim[k] = (uint32_t)k;
+			shuffle(j->victim, n, s);
+			j->h = xcalloc(n + 1, sizeof(*j->h));
+		} else {
+			j->live = n / 2;
+			j->nops = CHURN_PASSES * n;
+			j->victim = xcalloc(j->nops + 1, sizeof(*j->victim));
+			for (size_t k = 0; k < j->nops; k++)
+				j->victim[k] = (uint32_t)(rng_next(&s) % j->live);
+			j->h = xcalloc(j->live + 1, sizeof(*j->h));
+		}
 	}
 }
 
 static void jobs_release(struct job *jobs, unsigned int nthreads)
 {
 	for (unsigned int t = 0; t < nthreads; t++) {
-		free(jobs[t].order);
+		free(jobs[t].stream);
+		free(jobs[t].victim);
 		free(jobs[t].h);
 	}
 }
 
-/* One timed store/pairs run; returns ops per second (objects per second). */
+/* One timed run of a workload; returns operations (objects stored) per second. */
 static double time_store(struct backend *b, enum workload w, unsigned int nthreads)
 {
 	struct job jobs[MAX_THREADS];
@@ -425,7 +495,7 @@ static double time_store(struct backend *b, enum workload w, unsigned int nthrea
 	jobs_prepare(jobs, b, w, nthreads);
 	ns = run_jobs(jobs, nthreads);
 	for (unsigned int t = 0; t < nthreads; t++) {
-		ops += jobs[t].n;
+		ops += jobs[t].nops;
 		failed += jobs[t].failed;
 	}
 	jobs_release(jobs, nthreads);
@@ -526,18 +596,10 @@ struct mem_result {
 	unsigned long compacted;
 };
 
-static uint64_t glibc_bytes(void)
-{
-	struct mallinfo2 mi = mallinfo2();
-
-	return mi.arena + mi.hblkhd;
-}
-
 static void measure_memory(struct backend *b, const uint32_t *half, size_t nhalf,
 			   struct mem_result *r)
 {
 	unsigned long *h = xcalloc(hdr.npages, sizeof(*h));
-	uint64_t base = glibc_bytes();
 
 	memset(r, 0, sizeof(*r));
 	backend_open(b, b->name);
@@ -554,7 +616,7 @@ static void measure_memory(struct backend *b, const uint32_t *half, size_t nhalf
 		b_unmap(b, h[i]);
 		r->bytes_full += lens[i];
 	}
-	r->pool_full = b->zp ? zpool_get_total_size(b->zp) : glibc_bytes() - base;
+	r->pool_full = zpool_get_total_size(b->zp);
 	r->bytes_half = r->bytes_full;
 	for (size_t k = 0; k < nhalf; k++) {
 		uint32_t i = half[k];
@@ -565,14 +627,9 @@ static void measure_memory(struct backend *b, const uint32_t *half, size_t nhalf
 		h[i] = 0;
 		r->bytes_half -= lens[i];
 	}
-	r->pool_free = b->zp ? zpool_get_total_size(b->zp) : glibc_bytes() - base;
-	if (b->zp) {
-		r->compacted = zpool_compact(b->zp);
-		r->pool_compact = zpool_get_total_size(b->zp);
-	} else {
-		malloc_trim(0);
-		r->pool_compact = glibc_bytes() - base;
-	}
+	r->pool_free = zpool_get_total_size(b->zp);
+	r->compacted = zpool_compact(b->zp);
+	r->pool_compact = zpool_get_total_size(b->zp);
 	/* Every stored object must still hold its bytes after compaction moved it. */
 	for (uint32_t i = 0; i < hdr.npages; i++) {
 		void *p;
@@ -709,40 +766,45 @@ int main(int argc, char **argv)
 	result("corpus_same_pages", "corpus", 0, hdr.same_pages, "pages");
 	result("corpus_huge_pages", "corpus", 0, hdr.huge_pages, "pages");
 
-	/* store and pairs: every round runs every backend once per thread count. */
-	double *v = xcalloc((size_t)rounds * nbe * 2 * 2, sizeof(*v));
-#define V(r, k, ti, w) v[(((size_t)(r) * nbe + (k)) * 2 + (ti)) * 2 + (w)]
+	/* Every round runs every workload on every backend once per thread count. */
+	double *v = xcalloc((size_t)rounds * nbe * 2 * W_TIMED, sizeof(*v));
+#define V(r, k, ti, w) v[(((size_t)(r) * nbe + (k)) * 2 + (ti)) * W_TIMED + (w)]
 	for (unsigned int r = 0; r < rounds; r++)
 		for (unsigned int ti = 0; ti < nthr; ti++)
 			for (unsigned int k = 0; k < nbe; k++)
-				for (int w = 0; w < 2; w++)
-					V(r, k, ti, w) = time_store(&be[k], w ? W_PAIRS : W_STORE,
-								    thr[ti]);
+				for (int w = 0; w < W_TIMED; w++)
+					V(r, k, ti, w) = time_store(&be[k], w, thr[ti]);
 
 	printf("\n%-28s %-9s %7s %12s %9s %8s\n", "workload", "backend", "threads", "Mops/s",
 	       "vs glibc", "spread");
-	double med[MAX_THREADS][NDRIVERS + 1][2], col[101];
+	double med[2][NDRIVERS + 1], col[101];
 
-	for (int w = 0; w < 2; w++) {
+	for (int w = 0; w < W_TIMED; w++) {
 		for (unsigned int ti = 0; ti < nthr; ti++) {
 			for (unsigned int k = 0; k < nbe; k++) {
 				double sp;
 
 				for (unsigned int r = 0; r < rounds; r++)
 					col[r] = V(r, k, ti, w);
-				med[ti][k][w] = median(col, rounds);
+				med[ti][k] = median(col, rounds);
 				sp = spread(col, rounds);
-				printf("%-28s %-9s %7u %12.2f %8.2fx %7.1f%%\n",
-				       w ? "malloc+free" : "malloc+map+write+unmap+free",
-				       be[k].name, thr[ti], med[ti][k][w] / 1e6,
-				       med[ti][k][w] / med[ti][0][w], sp);
-				result(wl_name[w], be[k].name, thr[ti], med[ti][k][w], "ops/s");
-				if (k)
-					result(w ? "pairs_vs_glibc" : "store_vs_glibc", be[k].name,
-					       thr[ti], med[ti][k][w] / med[ti][0][w], "ratio");
+				printf("%-28s %-9s %7u %12.2f %8.2fx %7.1f%%\n", wl_label[w],
+				       be[k].name, thr[ti], med[ti][k] / 1e6, med[ti][k] / med[ti][0],
+				       sp);
+				result(wl_name[w], be[k].name, thr[ti], med[ti][k], "ops/s");
+				result("spread_pct", wl_name[w], thr[ti], sp, be[k].name);
+				if (k) {
+					char name[64];
+
+					snprintf(name, sizeof(name), "%s_vs_glibc", wl_name[w]);
+					result(name, be[k].name, thr[ti], med[ti][k] / med[ti][0],
+					       "ratio");
+				}
 			}
 		}
 	}
+	printf("(churn: half the objects stay stored, each op frees a random one and stores the "
+	       "next;\n fill: from an empty pool, store all, free all in random order)\n");
 	free(v);
 
 	/* map/unmap */
@@ -810,7 +872,7 @@ int main(int argc, char **argv)
 	       "overhead");
 	printf("%-9s %32s | %20s %9s %9s %9s\n", "", "(everything stored)",
 	       "(random half freed)", "", "pages", "after");
-	for (unsigned int k = 0; k < nbe; k++) {
+	for (unsigned int k = 1; k < nbe; k++) {
 		struct mem_result mr;
 
 		measure_memory(&be[k], half, nhalf, &mr);
@@ -828,7 +890,6 @@ int main(int argc, char **argv)
 		result("mem_compact_pool_bytes", be[k].name, 1, mr.pool_compact, "bytes");
 		result("mem_compact_overhead", be[k].name, 1, mr.after_compact, "ratio");
 	}
-	printf("(glibc: bytes its arenas took from the OS, after malloc_trim for the last column)\n");
 	free(half);
 	for (unsigned int k = 0; k < nbe; k++)
 		free(be[k].objs);
