@@ -66,6 +66,7 @@
 #include <stdlib.h>
 
 #include "zbud.h"
+#include "zsmalloc.h"	/* ZS_MM_RW, the mode the probes report */
 #include "page.h"
 #include "probes.h"
 
@@ -568,6 +569,13 @@ static unsigned long traced_size(unsigned long handle)
 	return (unsigned long)handle_to_zhdr(handle)->first_chunks << CHUNK_SHIFT;
 }
 
+/*
+ * Both probes of a pair need the size: the entry helper also starts the clock
+ * for its return probe. Read it only while one of them is traced.
+ */
+#define TRACED_SIZE(entry, ret, handle) \
+	(ZPOOL_PROBE_ON(entry) || ZPOOL_PROBE_ON(ret) ? traced_size(handle) : 0)
+
 /**
  * zbud_map - the address of an object's bytes.
  * @pool: the pool.
@@ -575,17 +583,18 @@ static unsigned long traced_size(unsigned long handle)
  *
  * Objects never move, so nothing is copied and no lock is taken; the address
  * stays valid until the object is freed, across any number of other calls.
+ * The tracing probes report mode ZS_MM_RW and no straddle.
  * Return: the object's first byte.
  * Context: any; the caller may sleep while the object is mapped.
  */
 void *zbud_map(struct zbud_pool *pool, unsigned long handle)
 {
-	if (ZPOOL_PROBE_ON(map_entry))
-		trace_map_entry(ZPOOL_BACKEND_ZBUD, pool->id, handle, traced_size(handle), 0, 0);
+	unsigned long size = TRACED_SIZE(map_entry, map_return, handle);
+
+	trace_map_entry(ZPOOL_BACKEND_ZBUD, pool->id, handle, size, ZS_MM_RW, 0);
 	atomic_fetch_add_explicit(&pool->maps, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&pool->mapped_now, 1, memory_order_relaxed);
-	if (ZPOOL_PROBE_ON(map_return))
-		trace_map_return(ZPOOL_BACKEND_ZBUD, pool->id, handle, traced_size(handle), 0, 0);
+	trace_map_return(ZPOOL_BACKEND_ZBUD, pool->id, handle, size, ZS_MM_RW, 0);
 	return (void *)handle;
 }
 
@@ -597,12 +606,11 @@ void *zbud_map(struct zbud_pool *pool, unsigned long handle)
  */
 void zbud_unmap(struct zbud_pool *pool, unsigned long handle)
 {
-	if (ZPOOL_PROBE_ON(unmap_entry))
-		trace_unmap_entry(ZPOOL_BACKEND_ZBUD, pool->id, handle, traced_size(handle), 0, 0);
+	unsigned long size = TRACED_SIZE(unmap_entry, unmap_return, handle);
+
+	trace_unmap_entry(ZPOOL_BACKEND_ZBUD, pool->id, handle, size, ZS_MM_RW, 0);
 	atomic_fetch_sub_explicit(&pool->mapped_now, 1, memory_order_relaxed);
-	if (ZPOOL_PROBE_ON(unmap_return))
-		trace_unmap_return(ZPOOL_BACKEND_ZBUD, pool->id, handle, traced_size(handle), 0,
-				   0);
+	trace_unmap_return(ZPOOL_BACKEND_ZBUD, pool->id, handle, size, ZS_MM_RW, 0);
 }
 
 /**
