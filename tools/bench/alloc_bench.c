@@ -652,36 +652,7 @@ static void measure_memory(struct backend *b, const uint32_t *half, size_t nhalf
 	r->after_compact = (double)r->pool_compact / r->bytes_half;
 }
 
-/* ---- main */
-
-static void usage(void)
-{
-	fprintf(stderr,
-		"usage: alloc_bench [-d DIR] [-r ROUNDS] [-t THREADS] [-s SEED] [-o RESULTS] "
-		"[-f FREED]\n"
-		"  -d  directory holding corpus.idx and corpus.lz4 (default .)\n"
-		"  -r  repeats of every timing, median reported (default 5)\n"
-		"  -t  largest thread count; 1 and this are measured (default 2)\n"
-		"  -s  seed of the random free orders and of the freed half (default 42)\n"
-		"  -o  append machine-readable results (TSV) to this file\n"
-		"  -f  write the corpus indices of the freed half here, one a line\n");
-	exit(2);
-}
-
-static unsigned long parse_num(const char *s, unsigned long lo, unsigned long hi)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 0);
-	if (errno || *end || v < lo || v > hi) {
-		fprintf(stderr, "alloc_bench: '%s' is not a number in %lu..%lu\n", s, lo, hi);
-		exit(2);
-	}
-	return v;
-}
-
+/* The median size of the objects lz4 shrank (the raw pages left out). */
 static size_t median_size(void)
 {
 	uint64_t count[CORPUS_PAGE + 1] = { 0 }, seen = 0;
@@ -697,75 +668,11 @@ static size_t median_size(void)
 	return CORPUS_PAGE / 2;
 }
 
-int main(int argc, char **argv)
+/* ---- the three parts */
+
+static void measure_ops(struct backend *be, unsigned int nbe, const unsigned int *thr,
+			unsigned int nthr)
 {
-	const char *dir = ".", *freed_path = NULL;
-	struct backend be[NDRIVERS + 1];
-	unsigned int nbe = 0, thr[2] = { 1, 0 }, nthr;
-	int opt;
-
-	while ((opt = getopt(argc, argv, "d:r:t:s:o:f:h")) != -1) {
-		switch (opt) {
-		case 'd':
-			dir = optarg;
-			break;
-		case 'r':
-			rounds = parse_num(optarg, 1, 101);
-			break;
-		case 't':
-			max_threads = parse_num(optarg, 1, MAX_THREADS);
-			break;
-		case 's':
-			seed = parse_num(optarg, 0, ULONG_MAX);
-			break;
-		case 'o':
-			results = fopen(optarg, "a");
-			if (!results) {
-				fprintf(stderr, "alloc_bench: %s: %s\n", optarg, strerror(errno));
-				return 1;
-			}
-			break;
-		case 'f':
-			freed_path = optarg;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	load_corpus(dir);
-	thr[1] = max_threads;
-	nthr = max_threads > 1 ? 2 : 1;
-
-	memset(be, 0, sizeof(be));
-	be[nbe++].name = "glibc";
-	for (size_t d = 0; d < NDRIVERS; d++) {
-		if (zpool_has_pool(drivers[d]))
-			be[nbe++].name = drivers[d];
-		else
-			printf("alloc: driver %s is not registered; skipped\n", drivers[d]);
-	}
-	for (unsigned int k = 0; k < nbe; k++) {
-		backend_open(&be[k], be[k].name);
-		backend_close(&be[k]);
-	}
-
-	printf("\nalloc: corpus of %llu objects, %.1f MiB compressed from %.1f MiB of pages "
-	       "(%llu same-filled pages skipped, %llu stored raw); %u rounds, median\n",
-	       (unsigned long long)hdr.npages, hdr.compressed_bytes / 1048576.0,
-	       hdr.input_bytes / 1048576.0, (unsigned long long)hdr.same_pages,
-	       (unsigned long long)hdr.huge_pages, rounds);
-	for (unsigned int k = 1; k < nbe; k++)
-		if (be[k].refused)
-			printf("alloc: %s refuses %zu objects above %zu bytes; it runs on the other "
-			       "%zu\n", be[k].name, be[k].refused, be[k].max_size, be[k].nobjs);
-	result("corpus_objects", "corpus", 0, hdr.npages, "objects");
-	result("corpus_compressed", "corpus", 0, hdr.compressed_bytes, "bytes");
-	result("corpus_input", "corpus", 0, hdr.input_bytes, "bytes");
-	result("corpus_same_pages", "corpus", 0, hdr.same_pages, "pages");
-	result("corpus_huge_pages", "corpus", 0, hdr.huge_pages, "pages");
-
 	/* Every round runs every workload on every backend once per thread count. */
 	double *v = xcalloc((size_t)rounds * nbe * 2 * W_TIMED, sizeof(*v));
 #define V(r, k, ti, w) v[(((size_t)(r) * nbe + (k)) * 2 + (ti)) * W_TIMED + (w)]
@@ -792,10 +699,11 @@ int main(int argc, char **argv)
 				       be[k].name, thr[ti], med[ti][k] / 1e6, med[ti][k] / med[ti][0],
 				       sp);
 				result(wl_name[w], be[k].name, thr[ti], med[ti][k], "ops/s");
-				result("spread_pct", wl_name[w], thr[ti], sp, be[k].name);
-				if (k) {
-					char name[64];
+				char name[64];
 
+				snprintf(name, sizeof(name), "%s_spread", wl_name[w]);
+				result(name, be[k].name, thr[ti], sp, "percent");
+				if (k) {
 					snprintf(name, sizeof(name), "%s_vs_glibc", wl_name[w]);
 					result(name, be[k].name, thr[ti], med[ti][k] / med[ti][0],
 					       "ratio");
@@ -806,9 +714,14 @@ int main(int argc, char **argv)
 	printf("(churn: half the objects stay stored, each op frees a random one and stores the "
 	       "next;\n fill: from an empty pool, store all, free all in random order)\n");
 	free(v);
+#undef V
+}
 
-	/* map/unmap */
+static void measure_map(struct backend *be, unsigned int nbe, const unsigned int *thr,
+			unsigned int nthr)
+{
 	struct map_sets *ms = xcalloc(1, sizeof(*ms));
+	double col[101];
 
 	ms->size = median_size();
 	printf("\n%-28s %-9s %7s %12s %8s   (object of %zu bytes, the corpus median)\n",
@@ -845,8 +758,11 @@ int main(int argc, char **argv)
 	}
 	result("map_object_size", "corpus", 0, ms->size, "bytes");
 	free(ms);
+}
 
-	/* memory: the same random half of the corpus is freed in every backend */
+static int measure_mem(struct backend *be, unsigned int nbe, const char *freed_path)
+{
+	/* The same random half of the corpus is freed in every driver. */
 	uint32_t *half = xcalloc(hdr.npages, sizeof(*half));
 	size_t nhalf = hdr.npages / 2;
 
@@ -891,6 +807,129 @@ int main(int argc, char **argv)
 		result("mem_compact_overhead", be[k].name, 1, mr.after_compact, "ratio");
 	}
 	free(half);
+	return 0;
+}
+
+/* ---- main */
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: alloc_bench [-d DIR] [-r ROUNDS] [-t THREADS] [-s SEED] [-o RESULTS] "
+		"[-f FREED] [-b DRIVER] [-p PART]\n"
+		"  -d  directory holding corpus.idx and corpus.lz4 (default .)\n"
+		"  -r  repeats of every timing, median reported (default 5)\n"
+		"  -t  largest thread count; 1 and this are measured (default 2)\n"
+		"  -s  seed of the random free orders and of the freed half (default 42)\n"
+		"  -o  append machine-readable results (TSV) to this file\n"
+		"  -f  write the corpus indices of the freed half here, one a line\n"
+		"  -b  measure only this driver (beside glibc)\n"
+		"  -p  only one part: ops, map or memory (default: all three)\n");
+	exit(2);
+}
+
+static unsigned long parse_num(const char *s, unsigned long lo, unsigned long hi)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno || *end || v < lo || v > hi) {
+		fprintf(stderr, "alloc_bench: '%s' is not a number in %lu..%lu\n", s, lo, hi);
+		exit(2);
+	}
+	return v;
+}
+
+
+int main(int argc, char **argv)
+{
+	const char *dir = ".", *freed_path = NULL, *only_driver = NULL, *part = NULL;
+	struct backend be[NDRIVERS + 1];
+	unsigned int nbe = 0, thr[2] = { 1, 0 }, nthr;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "d:r:t:s:o:f:b:p:h")) != -1) {
+		switch (opt) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 'r':
+			rounds = parse_num(optarg, 1, 101);
+			break;
+		case 't':
+			max_threads = parse_num(optarg, 1, MAX_THREADS);
+			break;
+		case 's':
+			seed = parse_num(optarg, 0, ULONG_MAX);
+			break;
+		case 'o':
+			results = fopen(optarg, "a");
+			if (!results) {
+				fprintf(stderr, "alloc_bench: %s: %s\n", optarg, strerror(errno));
+				return 1;
+			}
+			break;
+		case 'f':
+			freed_path = optarg;
+			break;
+		case 'b':
+			only_driver = optarg;
+			break;
+		case 'p':
+			if (strcmp(optarg, "ops") && strcmp(optarg, "map") && strcmp(optarg, "memory")) {
+				fprintf(stderr, "alloc_bench: -p takes ops, map or memory\n");
+				return 2;
+			}
+			part = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	load_corpus(dir);
+	thr[1] = max_threads;
+	nthr = max_threads > 1 ? 2 : 1;
+
+	memset(be, 0, sizeof(be));
+	be[nbe++].name = "glibc";
+	for (size_t d = 0; d < NDRIVERS; d++) {
+		if (only_driver && strcmp(only_driver, drivers[d]))
+			continue;
+		if (zpool_has_pool(drivers[d]))
+			be[nbe++].name = drivers[d];
+		else
+			printf("alloc: driver %s is not registered; skipped\n", drivers[d]);
+	}
+	for (unsigned int k = 0; k < nbe; k++) {
+		backend_open(&be[k], be[k].name);
+		backend_close(&be[k]);
+	}
+
+	printf("\nalloc: corpus of %llu objects, %.1f MiB compressed from %.1f MiB of pages "
+	       "(%llu same-filled pages skipped, %llu stored raw); %u rounds, median\n",
+	       (unsigned long long)hdr.npages, hdr.compressed_bytes / 1048576.0,
+	       hdr.input_bytes / 1048576.0, (unsigned long long)hdr.same_pages,
+	       (unsigned long long)hdr.huge_pages, rounds);
+	for (unsigned int k = 1; k < nbe; k++)
+		if (be[k].refused)
+			printf("alloc: %s refuses %zu objects above %zu bytes; it runs on the other "
+			       "%zu\n", be[k].name, be[k].refused, be[k].max_size, be[k].nobjs);
+	result("corpus_objects", "corpus", 0, hdr.npages, "objects");
+	result("corpus_compressed", "corpus", 0, hdr.compressed_bytes, "bytes");
+	result("corpus_input", "corpus", 0, hdr.input_bytes, "bytes");
+	result("corpus_same_pages", "corpus", 0, hdr.same_pages, "pages");
+	result("corpus_huge_pages", "corpus", 0, hdr.huge_pages, "pages");
+
+	if (!part || !strcmp(part, "ops"))
+		measure_ops(be, nbe, thr, nthr);
+	if (!part || !strcmp(part, "map"))
+		measure_map(be, nbe, thr, nthr);
+	if ((!part || !strcmp(part, "memory")) && measure_mem(be, nbe, freed_path))
+		return 1;
 	for (unsigned int k = 0; k < nbe; k++)
 		free(be[k].objs);
 	if (results)
