@@ -10,7 +10,7 @@
  *   +----+----+----+----+----+             +----+----+----+----+----+
  *                                          emptied -> pages freed
  *
- * Each step holds the class lock: zs_malloc/zs_free of the class wait, and a
+ * Each step (one source) holds the class lock: zs_malloc/zs_free of the class wait, and a
  * mapper that finds ZS_MIGRATING on the source waits on the lock too. A source
  * is taken only by turning its mapcount from 0 to ZS_MIGRATING, so a zspage
  * with any object mapped is skipped, never waited for. Objects in the
@@ -36,33 +36,32 @@ unsigned long zs_class_freeable(struct zs_class *class)
 	return (allocated - used) / class->objs_per_zspage * class->pages_per_zspage;
 }
 
-#define first_zspage(head) ((struct zspage *)((char *)(head)->next - offsetof(struct zspage, list)))
+#define zspage_of(node) ((struct zspage *)((char *)(node) - offsetof(struct zspage, list)))
 
-static struct zspage *pick_dst(struct zs_class *class)
+/* The densest zspage with room, other than @src. */
+static struct zspage *pick_dst(struct zs_class *class, struct zspage *src)
 {
 	for (int fg = ZS_FG_99; fg > ZS_FG_EMPTY; fg--)
-		if (class->fullness[fg].next != &class->fullness[fg])
-			return first_zspage(&class->fullness[fg]);
+		for (struct zs_list *n = class->fullness[fg].next; n != &class->fullness[fg];
+		     n = n->next)
+			if (zspage_of(n) != src)
+				return zspage_of(n);
 	return NULL;
 }
 
-/* The sparsest zspage other than @dst that nobody has mapped, now ZS_MIGRATING. */
-static struct zspage *pick_src(struct zs_class *class, struct zspage *dst)
+/* The sparsest zspage that nobody has mapped, now marked ZS_MIGRATING. */
+static struct zspage *pick_src(struct zs_class *class)
 {
 	for (int fg = ZS_FG_EMPTY + 1; fg <= ZS_FG_99; fg++) {
 		for (struct zs_list *n = class->fullness[fg].next; n != &class->fullness[fg];
 		     n = n->next) {
-			struct zspage *zspage = (struct zspage *)((char *)n -
-								  offsetof(struct zspage, list));
 			unsigned int idle = 0;
 
-			if (zspage == dst)
-				continue;
-			if (atomic_compare_exchange_strong_explicit(&zspage->mapcount, &idle,
+			if (atomic_compare_exchange_strong_explicit(&zspage_of(n)->mapcount, &idle,
 								    ZS_MIGRATING,
 								    memory_order_acquire,
 								    memory_order_relaxed))
-				return zspage;
+				return zspage_of(n);
 		}
 	}
 	return NULL;
@@ -107,13 +106,20 @@ static unsigned long compact_class(struct zs_class *class)
 
 	pthread_mutex_lock(&class->lock);
 	while (zs_class_freeable(class)) {
-		struct zspage *dst = pick_dst(class), *src;
+		/*
+		 * The source first, as it must be unmapped; the destination may
+		 * be mapped, since only its free slots are written.
+		 */
+		struct zspage *src = pick_src(class), *dst;
 
-		if (!dst)
-			break;
-		src = pick_src(class, dst);
 		if (!src)
 			break;
+		dst = pick_dst(class, src);
+		if (!dst) {
+			atomic_fetch_sub_explicit(&src->mapcount, ZS_MIGRATING,
+						  memory_order_release);
+			break;
+		}
 		zs_remove_zspage(class, dst);
 		zs_remove_zspage(class, src);
 		migrate(class, src, dst);

@@ -65,7 +65,7 @@ bool zs_debug_handle_ok(struct zs_pool *pool, unsigned long handle, const char *
 		return false;
 	}
 	if (freeing && find_mapped(pool, handle) >= 0) {
-		zs_debug_report(pool, func, handle, "still mapped");
+		zs_debug_report(pool, func, handle, "still-mapped");
 		return false;
 	}
 	return true;
