@@ -20,6 +20,7 @@
 
 #include "zbud.h"
 #include "zpage.h"
+#include "../../alloc/probes.h"
 
 #define PAGE 4096UL
 #define CHUNK 64UL
@@ -609,6 +610,36 @@ static void test_bad_free(void **state)
 }
 
 /*
+ * With tracers "attached" (semaphores raised by hand), map and unmap read the
+ * chunk-rounded size for the probes and time the call; nothing else changes.
+ */
+static void test_traced_map(void **state)
+{
+#ifndef ZPOOL_NO_PROBES
+	struct fixture *f = *state;
+	unsigned long a = put(f, 100, 1), b = put(f, 1000, 2);
+
+	zpool_map_entry_semaphore = zpool_map_return_semaphore = 1;
+	zpool_unmap_entry_semaphore = zpool_unmap_return_semaphore = 1;
+	for (int i = 0; i < 3; i++) {
+		assert_true(holds(zbud_map(f->pool, a), 100, 1));
+		/* The return probe consumed the start its entry probe took. */
+		assert_int_equal(zpool_trace_start, 0);
+		zbud_unmap(f->pool, a);
+		assert_true(holds(zbud_map(f->pool, b), 1000, 2));
+		zbud_unmap(f->pool, b);
+		assert_int_equal(zpool_trace_start, 0);
+	}
+	zpool_map_entry_semaphore = zpool_map_return_semaphore = 0;
+	zpool_unmap_entry_semaphore = zpool_unmap_return_semaphore = 0;
+	drop(f, a);
+	drop(f, b);
+#else
+	skip();
+#endif
+}
+
+/*
  * Random allocations and frees against a model of the invariants: every
  * object keeps its bytes, lists and counters add up after every step.
  */
@@ -678,6 +709,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reclaim_without_callback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_page_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_free, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_traced_map, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_random_invariants, setup, teardown),
 	};
 
