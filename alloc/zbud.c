@@ -241,6 +241,15 @@ static void lru_del(struct zbud_pool *pool, struct zbud_header *zhdr)
 	pool->nr_lru--;
 }
 
+/**
+ * zbud_create_pool_priv - create an empty pool that remembers its owner.
+ * @ops: callbacks; may be NULL, and then zbud_reclaim_page() returns -EINVAL.
+ * @priv: anything; zbud_pool_priv() returns it (an evict callback gets only
+ *        the pool, and this is how it finds its way back to the owner).
+ *
+ * Return: the pool, or NULL with errno = ENOMEM.
+ * Context: any; takes no lock.
+ */
 struct zbud_pool *zbud_create_pool_priv(const struct zbud_ops *ops, void *priv)
 {
 	struct zbud_pool *pool = calloc(1, sizeof(*pool));
