@@ -104,7 +104,7 @@ static unsigned long compact_class(struct zs_class *class)
 {
 	unsigned long freed = 0;
 
-	pthread_mutex_lock(&class->lock);
+	zs_lock(&class->lock);
 	while (zs_class_freeable(class)) {
 		/*
 		 * The source first, as it must be unmapped; the destination may
@@ -133,10 +133,10 @@ static unsigned long compact_class(struct zs_class *class)
 			zs_insert_zspage(class, src);
 		}
 		/* Let allocators, freers and waiting mappers of this class in. */
-		pthread_mutex_unlock(&class->lock);
-		pthread_mutex_lock(&class->lock);
+		zs_unlock(&class->lock);
+		zs_lock(&class->lock);
 	}
-	pthread_mutex_unlock(&class->lock);
+	zs_unlock(&class->lock);
 	return freed;
 }
 

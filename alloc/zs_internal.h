@@ -8,7 +8,6 @@
 #ifndef ZPOOL_ZS_INTERNAL_H
 #define ZPOOL_ZS_INTERNAL_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -109,8 +108,33 @@ struct zs_class_counters {
 	atomic_ulong bytes_requested;
 };
 
+/* A three-state futex mutex (zs_lock.c); 0 is unlocked. */
+struct zs_lock {
+	atomic_uint state;
+};
+
+void zs_lock_slow(struct zs_lock *lock);
+void zs_unlock_slow(struct zs_lock *lock);
+
+static inline void zs_lock(struct zs_lock *lock)
+{
+	unsigned int c = 0;
+
+	if (!__builtin_expect(atomic_compare_exchange_strong_explicit(&lock->state, &c, 1,
+								     memory_order_acquire,
+								     memory_order_relaxed), 1))
+		zs_lock_slow(lock);
+}
+
+static inline void zs_unlock(struct zs_lock *lock)
+{
+	if (__builtin_expect(atomic_fetch_sub_explicit(&lock->state, 1, memory_order_release) != 1,
+			     0))
+		zs_unlock_slow(lock);
+}
+
 struct zs_class {
-	pthread_mutex_t lock;		/* see the lock order in zsmalloc.c */
+	struct zs_lock lock;		/* see the lock order in zsmalloc.c */
 	unsigned int size;		/* immutable: slot size */
 	unsigned int index;		/* immutable */
 	unsigned int pages_per_zspage;	/* immutable */

@@ -25,6 +25,7 @@
  * so a thread may hold two straddling mappings at once.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,8 +130,8 @@ static int recall_mode(unsigned long handle)
 /* Compaction is emptying this zspage: wait for it on the class lock. */
 static void wait_migration(struct zs_class *class, unsigned int tries)
 {
-	pthread_mutex_lock(&class->lock);
-	pthread_mutex_unlock(&class->lock);
+	zs_lock(&class->lock);
+	zs_unlock(&class->lock);
 	if (tries > 8)
 		sched_yield();
 }

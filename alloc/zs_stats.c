@@ -107,7 +107,7 @@ void zs_pool_snapshot(struct zs_pool *pool, struct zs_pool_snapshot *snap)
 	memset(snap, 0, sizeof(*snap));
 	for (int i = 0; i < ZS_SIZE_CLASSES; i++)
 		if (distinct(pool, i))
-			pthread_mutex_lock(&pool->class_of[i]->lock);
+			zs_lock(&pool->class_of[i]->lock);
 	for (int i = 0; i < ZS_SIZE_CLASSES; i++) {
 		struct zs_class *class = pool->class_of[i];
 		struct zs_class_stats *row;
@@ -125,7 +125,7 @@ void zs_pool_snapshot(struct zs_pool *pool, struct zs_pool_snapshot *snap)
 	pool_counters(pool, st);
 	for (int i = ZS_SIZE_CLASSES - 1; i >= 0; i--)
 		if (distinct(pool, i))
-			pthread_mutex_unlock(&pool->class_of[i]->lock);
+			zs_unlock(&pool->class_of[i]->lock);
 }
 
 /**

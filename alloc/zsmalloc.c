@@ -451,7 +451,6 @@ static int init_classes(struct zs_pool *pool)
 		class->groups = group_table(opz);
 		if (!class->groups)
 			return -ENOMEM;
-		pthread_mutex_init(&class->lock, NULL);
 		for (int fg = 0; fg < ZS_NR_FG; fg++)
 			list_init(&class->fullness[fg]);
 		list_init(&class->zspage_cache);
@@ -514,7 +513,6 @@ static void destroy_class(struct zs_class *class)
 		zs_list_del(&zspage->list);
 		free(zspage);
 	}
-	pthread_mutex_destroy(&class->lock);
 }
 
 /**
@@ -575,7 +573,7 @@ unsigned long zs_malloc(struct zs_pool *pool, size_t size, unsigned int flags)
 		return 0;
 	}
 	class = zs_size_class(pool, size);
-	pthread_mutex_lock(&class->lock);
+	zs_lock(&class->lock);
 	slot = handle_alloc(class);
 	if (!slot)
 		goto out_fail;
@@ -598,11 +596,11 @@ unsigned long zs_malloc(struct zs_pool *pool, size_t size, unsigned int flags)
 	atomic_store_explicit(slot, zs_loc(zspage, idx), memory_order_release);
 	zs_stat_add(&class->st.obj_used, 1);
 	zs_stat_add(&class->st.bytes_requested, size);
-	pthread_mutex_unlock(&class->lock);
+	zs_unlock(&class->lock);
 	return handle;
 
 out_fail:
-	pthread_mutex_unlock(&class->lock);
+	zs_unlock(&class->lock);
 	atomic_fetch_add_explicit(&pool->alloc_fails, 1, memory_order_relaxed);
 	errno = ENOMEM;
 	return 0;
@@ -631,7 +629,7 @@ void zs_free(struct zs_pool *pool, unsigned long handle)
 #endif
 	/* The zspage may change under compaction, its class never does. */
 	class = zs_loc_zspage(atomic_load_explicit(slot, memory_order_acquire))->class;
-	pthread_mutex_lock(&class->lock);
+	zs_lock(&class->lock);
 	loc = atomic_load_explicit(slot, memory_order_relaxed);
 	zspage = zs_loc_zspage(loc);
 	zs_obj_release(class, zspage, zs_loc_idx(loc));
@@ -644,7 +642,7 @@ void zs_free(struct zs_pool *pool, unsigned long handle)
 	} else {
 		zs_fix_fullness(class, zspage);
 	}
-	pthread_mutex_unlock(&class->lock);
+	zs_unlock(&class->lock);
 }
 
 /** zs_get_total_pages - pages the pool holds now. Context: lock-free. */
