@@ -1,0 +1,68 @@
+# bpf/bpf.mk - zmaplat: BPF objects, skeletons, the loader CLI and its tests.
+# Included by the top Makefile; every output goes to $(BUILD).
+#
+#   $(BUILD)/vmlinux.h        the running kernel's types (bpftool, from its BTF)
+#   $(BUILD)/bpf/NAME.bpf.o   CO-RE BPF object (clang -target bpf)
+#   $(BUILD)/NAME.skel.h      libbpf skeleton embedding that object (bpftool gen skeleton)
+#   $(BUILD)/zmaplat          the CLI (tools/zmaplat.c + tools/histogram.c)
+
+BPF_CLANG ?= clang
+BPFTOOL ?= bpftool
+LLVM_STRIP ?= llvm-strip
+KERNEL_BTF ?= /sys/kernel/btf/vmlinux
+BPF_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+# usdt.bpf.h includes <linux/errno.h>, which needs the multiarch asm/ headers.
+BPF_MULTIARCH := /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Wall -Werror \
+	-I$(BUILD) -Ibpf -idirafter $(BPF_MULTIARCH)
+BPF_LIBS := -lbpf -lelf -lz
+
+$(BUILD)/vmlinux.h: | $(DEPS_STAMP)
+	$(call msg,BTF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)test -r $(KERNEL_BTF) || { echo "bpf.mk: $(KERNEL_BTF) missing: the kernel has no BTF" >&2; exit 1; }
+	$(Q)$(BPFTOOL) btf dump file $(KERNEL_BTF) format c > $@
+
+# An explicit recipe, so that the C rule of the top Makefile is not used for BPF.
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h $(BUILD)/vmlinux.h
+	$(call msg,BPF,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(BPF_CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@	# DWARF only; the BTF stays
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+ZMAPLAT_OBJS := $(BUILD)/tools/zmaplat.o $(BUILD)/tools/histogram.o
+
+$(BUILD)/tools/zmaplat.o: $(BUILD)/maplat.skel.h
+$(ZMAPLAT_OBJS): ZCFLAGS += -I$(BUILD) -Ibpf -Itools -Ialloc
+
+$(BUILD)/zmaplat: $(ZMAPLAT_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(BPF_LIBS) $(ZLDFLAGS)
+
+PROGRAMS += $(BUILD)/zmaplat
+
+# ---- tests: a workload that makes a known number of map calls, traced by
+# zmaplat, funclatency and the bpftrace scripts.
+BPF_WORKLOAD := $(BUILD)/tests/bpf/workload
+
+$(BPF_WORKLOAD): $(BUILD)/tests/bpf/workload.o $(LIB_A)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -o $@ $< $(LIB_A) $(ZLDFLAGS)
+
+BPF_TESTS += $(sort $(wildcard tests/bpf/test_*.sh))
+
+all: $(BPF_WORKLOAD)
+
+# ---- benchmark: tracing cost (written up in docs/BENCHMARKS.md, "Tracing cost")
+bench-trace: all
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/noprobes PROBES=0 \
+		$(BUILD)/noprobes/tests/bpf/workload
+	$(Q)BUILD=$(BUILD) bash tools/bench/trace_bench.sh
+
+bench: bench-trace
+
+.PHONY: bench-trace
