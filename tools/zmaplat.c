@@ -765,13 +765,20 @@ int main(int argc, char **argv)
 		err = attach_target(obj, targets[i].path, env.pid);
 		if (err)
 			goto out_detach;
+		if (env.verbose)
+			fprintf(stderr, "zmaplat: attached to zpool:unmap_return in %s\n",
+				targets[i].path);
 	}
 	pidfd = open_pidfd(env.pid);
 
-	fprintf(env.json ? stderr : stdout, "Tracing zpool map/unmap in %s%.0d (%s%s)... %s\n",
-		env.pid ? "PID " : "every process", env.pid, targets[0].path,
-		n > 1 ? " and more" : "",
-		env.interval ? "" : "Hit Ctrl-C to end.");
+	{
+		const char *base = strrchr(targets[0].path, '/');
+
+		fprintf(env.json ? stderr : stdout,
+			"Tracing zpool map/unmap in %s%.0d (%s%s)... %s\n",
+			env.pid ? "PID " : "every process", env.pid, base ? base + 1 : targets[0].path,
+			n > 1 ? " and more" : "", env.interval ? "" : "Hit Ctrl-C to end.");
+	}
 	fflush(NULL);
 
 	while (!exiting && !gone) {

@@ -1,0 +1,135 @@
+# tests/bpf/lib.sh - shared by the BPF tests (sourced, never run).
+#
+# Each test loads real BPF programs into the running kernel, so it needs
+# root and kernel BTF. Outside CI a test without them exits 77 (skipped);
+# with CI=true that is a failure.
+#
+# The workload (tests/bpf/workload.c) is started with -g: it sets up its
+# objects, prints "ready", and waits for a line on a fifo before its measured
+# window, so a tracer can be attached in between and the window's calls are
+# exactly the ones the tracer sees.
+
+set -euo pipefail
+
+BUILD=${BUILD:-build}
+ZMAPLAT=$BUILD/zmaplat
+WORKLOAD=$BUILD/tests/bpf/workload
+T=$(mktemp -d "${TMPDIR:-/tmp}/zpool-bpf.XXXXXX")
+BG_PIDS=()
+
+cleanup() {
+	local p
+	for p in "${BG_PIDS[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in "${BG_PIDS[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	exec 9>&- 2>/dev/null || true
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+skip() {
+	if [ "${CI:-}" = true ]; then
+		echo "FAIL (CI=true, cannot skip): $*" >&2
+		exit 1
+	fi
+	echo "skipped: $*"
+	exit 77
+}
+
+require_bpf() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to load BPF programs"
+	[ -r /sys/kernel/btf/vmlinux ] || skip "kernel has no BTF (/sys/kernel/btf/vmlinux)"
+	[ -x "$ZMAPLAT" ] || fail "$ZMAPLAT not built"
+	[ -x "$WORKLOAD" ] || fail "$WORKLOAD not built"
+}
+
+require_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null || skip "$c is not installed (tools/deps.sh)"
+	done
+}
+
+# wait_for FILE REGEX [SECONDS]: until a line of FILE matches.
+wait_for() {
+	local file=$1 re=$2 secs=${3:-30} i
+	for ((i = 0; i < secs * 10; i++)); do
+		grep -qE -- "$re" "$file" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "--- $file:" >&2
+	cat "$file" >&2 || true
+	fail "timed out after ${secs}s waiting for /$re/ in $file"
+}
+
+# start_workload ARGS...: sets WL_PID; the workload waits for go_workload.
+start_workload() {
+	rm -f "$T/go"
+	mkfifo "$T/go"
+	"$WORKLOAD" -g "$@" <"$T/go" >"$T/wl.out" 2>"$T/wl.err" &
+	WL_PID=$!
+	BG_PIDS+=("$WL_PID")
+	exec 9>"$T/go"
+	wait_for "$T/wl.out" '^ready' 30
+}
+
+# go_workload: start the measured window and wait for the workload to end.
+go_workload() {
+	echo go >&9
+	exec 9>&-
+	wait "$WL_PID" || fail "workload exited with $?: $(cat "$T/wl.err")"
+	tail -n 1 "$T/wl.out" >"$T/wl.json"
+}
+
+# wl_get KEY: a field of the workload's JSON report.
+wl_get() {
+	python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
+		"$T/wl.json" "$1"
+}
+
+# start_zmaplat NAME ARGS...: zmaplat in the background, stdout to $T/NAME.out,
+# stderr to $T/NAME.err; returns once it says it is attached. Sets ZM_PID.
+start_zmaplat() {
+	local name=$1
+	shift
+	"$ZMAPLAT" "$@" >"$T/$name.out" 2>"$T/$name.err" &
+	ZM_PID=$!
+	BG_PIDS+=("$ZM_PID")
+	wait_for_any "$T/$name.out" "$T/$name.err" '^Tracing zpool' 30 || true
+	kill -0 "$ZM_PID" 2>/dev/null || {
+		cat "$T/$name.err" >&2
+		fail "zmaplat $* exited early"
+	}
+}
+
+wait_for_any() {
+	local a=$1 b=$2 re=$3 secs=${4:-30} i
+	for ((i = 0; i < secs * 10; i++)); do
+		grep -qE -- "$re" "$a" "$b" 2>/dev/null && return 0
+		kill -0 "$ZM_PID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	fail "timed out waiting for /$re/ in $a or $b"
+}
+
+# wait_pid PID SECONDS: wait for a background process to exit by itself;
+# returns its exit status.
+wait_pid() {
+	local pid=$1 secs=${2:-30} i rc=0
+	for ((i = 0; i < secs * 10; i++)); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid" || rc=$?
+			return $rc
+		fi
+		sleep 0.1
+	done
+	fail "process $pid still running after ${secs}s"
+}
