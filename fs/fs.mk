@@ -1,0 +1,25 @@
+# fs.mk - zpoolfs, the FUSE compressed tmpfs (included by the top Makefile).
+#
+# Every fs/*.c is one object under $(BUILD)/fs/, built by the top Makefile's
+# pattern rule with fuse3's flags added; the program links libzpool
+# statically (whole archive, so that both drivers register themselves).
+
+FS_SRCS := $(wildcard fs/*.c)
+FS_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(FS_SRCS))
+FUSE_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null)
+FUSE_LIBS := $(shell pkg-config --libs fuse3 2>/dev/null)
+
+$(FS_OBJS): ZCFLAGS += $(FUSE_CFLAGS) -DFUSE_USE_VERSION=312
+
+$(BUILD)/zpoolfs: $(FS_OBJS) $(LIB_A)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -o $@ $(FS_OBJS) -Wl,--whole-archive $(LIB_A) -Wl,--no-whole-archive \
+		$(FUSE_LIBS) -llz4 -lzstd $(ZLDFLAGS)
+
+PROGRAMS += $(BUILD)/zpoolfs
+
+# The filesystem's tests (each mounts a real zpoolfs; see tests/fs/lib.sh).
+FS_TESTS += tests/fs/test_basic.sh
+
+# The statistics files' tests (tests/fs/test_stats*.sh) are listed here:
+FS_TESTS += $(sort $(wildcard tests/fs/test_stats*.sh))

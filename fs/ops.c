@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ops.c - the fuse_lowlevel_ops table and the connection's capabilities.
+ *
+ * Design: the handlers live in ops_namei.c (names), ops_attr.c (attributes),
+ * ops_file.c (open files), ops_dir.c (listing) and ops_xattr.c; this file
+ * only wires them up and negotiates what the kernel does for us:
+ *  - POSIX_ACL: the kernel enforces ACLs, we store them (implies
+ *    default_permissions, which the mount asks for anyway);
+ *  - DONT_MASK: the umask reaches us, because a default ACL replaces it;
+ *  - ATOMIC_O_TRUNC: O_TRUNC comes with open, one request instead of two;
+ *  - CACHE_SYMLINKS, PARALLEL_DIROPS: symlinks never change, and lookups in
+ *    one directory may run in parallel (we lock per directory);
+ *  - not HANDLE_KILLPRIV: the kernel clears set-id bits on write, truncate
+ *    and chown by sending us a mode change, exactly as tmpfs clears them;
+ *  - not WRITEBACK_CACHE: with it a write would land in the page cache and
+ *    fail (ENOSPC) only later at writeback, and st_blocks would lag; every
+ *    write reaching the daemon keeps tmpfs's answers exact.
+ * No locks here.
+ */
+#include "ops.h"
+
+static void zfs_op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	const unsigned int want = FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK |
+				  FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_CACHE_SYMLINKS |
+				  FUSE_CAP_PARALLEL_DIROPS;
+
+	conn->want |= conn->capable & want;
+	conn->want &= ~(unsigned int)(FUSE_CAP_HANDLE_KILLPRIV | FUSE_CAP_WRITEBACK_CACHE);
+	conn->time_gran = 1;
+}
+
+const struct fuse_lowlevel_ops zfs_ops = {
+	.init = zfs_op_init,
+	.lookup = zfs_op_lookup,
+	.forget = zfs_op_forget,
+	.forget_multi = zfs_op_forget_multi,
+	.getattr = zfs_op_getattr,
+	.setattr = zfs_op_setattr,
+	.readlink = zfs_op_readlink,
+	.mknod = zfs_op_mknod,
+	.mkdir = zfs_op_mkdir,
+	.unlink = zfs_op_unlink,
+	.rmdir = zfs_op_rmdir,
+	.symlink = zfs_op_symlink,
+	.rename = zfs_op_rename,
+	.link = zfs_op_link,
+	.open = zfs_op_open,
+	.read = zfs_op_read,
+	.write = zfs_op_write,
+	.flush = zfs_op_flush,
+	.release = zfs_op_release,
+	.fsync = zfs_op_fsync,
+	.opendir = zfs_op_opendir,
+	.readdir = zfs_op_readdir,
+	.releasedir = zfs_op_releasedir,
+	.fsyncdir = zfs_op_fsyncdir,
+	.statfs = zfs_op_statfs,
+	.setxattr = zfs_op_setxattr,
+	.getxattr = zfs_op_getxattr,
+	.listxattr = zfs_op_listxattr,
+	.removexattr = zfs_op_removexattr,
+	.create = zfs_op_create,
+	.fallocate = zfs_op_fallocate,
+	.lseek = zfs_op_lseek,
+};

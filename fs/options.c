@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: MIT
+/*
+ * options.c - zpoolfs's -o options.
+ *
+ * Design: one fuse_opt table fills struct zfs_opt_strings (offsetof into one
+ * struct); options the table does not know are kept in the argument list, so
+ * that libfuse sees its own (allow_other, ...) and refuses unknown ones with a
+ * message before anything is mounted. zfs_opts_check() then turns the strings
+ * into numbers the way tmpfs reads its own: sizes take k/m/g/t/p/e suffixes
+ * or a percentage of RAM, size=0 and nr_inodes=0 mean "no limit", mode= is
+ * octal. Every refusal names the option and the value. Nothing here is
+ * shared between threads: options are parsed once, before the session starts.
+ */
+#include <errno.h>
+#include <fuse_opt.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compress.h"
+#include "options.h"
+
+#define OPT(t, f) { t, offsetof(struct zfs_opt_strings, f), 1 }
+
+static const struct fuse_opt zfs_opt_spec[] = {
+	OPT("size=%s", size),
+	OPT("nr_inodes=%s", nr_inodes),
+	OPT("mode=%s", mode),
+	OPT("uid=%s", uid),
+	OPT("gid=%s", gid),
+	OPT("backend=%s", backend),
+	OPT("comp=%s", comp),
+	OPT("comp_level=%s", comp_level),
+	OPT("mem_limit=%s", mem_limit),
+	OPT("statsdir=%s", statsdir),
+	OPT("threads=%s", threads),
+	OPT("nostats", nostats),
+	OPT("-h", show_help),
+	OPT("--help", show_help),
+	OPT("-V", show_version),
+	OPT("--version", show_version),
+	FUSE_OPT_END
+};
+
+static int keep_unknown(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	/* -h/-V are also kept so that fuse_parse_cmdline() sees them. */
+	return 1;
+}
+
+int zfs_opts_parse(struct fuse_args *args, struct zfs_opt_strings *s)
+{
+	if (fuse_opt_parse(args, s, zfs_opt_spec, keep_unknown) == -1) {
+		fprintf(stderr, "zpoolfs: cannot parse the options (out of memory?)\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void zfs_opts_free(struct zfs_opt_strings *s)
+{
+	char **strs[] = { &s->size,	  &s->nr_inodes, &s->mode,	&s->uid,
+			  &s->gid,	  &s->backend,	 &s->comp,	&s->comp_level,
+			  &s->mem_limit, &s->statsdir,	 &s->threads };
+
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		free(*strs[i]);
+		*strs[i] = NULL;
+	}
+}
+
+static uint64_t ram_bytes(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES);
+	long psz = sysconf(_SC_PAGESIZE);
+
+	if (pages <= 0 || psz <= 0)
+		return 1ULL << 30;
+	return (uint64_t)pages * (uint64_t)psz;
+}
+
+int zfs_parse_bytes(const char *s, bool allow_pct, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	if (*end == '%') {
+		if (!allow_pct || end[1] || v > 100)
+			return -EINVAL;
+		*out = ram_bytes() / 100 * v;
+		return 0;
+	}
+	switch (*end) {
+	case 'e': case 'E': shift += 10; /* fall through */
+	case 'p': case 'P': shift += 10; /* fall through */
+	case 't': case 'T': shift += 10; /* fall through */
+	case 'g': case 'G': shift += 10; /* fall through */
+	case 'm': case 'M': shift += 10; /* fall through */
+	case 'k': case 'K': shift += 10;
+		end++;
+		break;
+	case '\0':
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (*end)
+		return -EINVAL;
+	if (shift && v > (~0ULL >> shift))
+		return -EINVAL;
+	*out = v << shift;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned long long max, int base, unsigned long long *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, base);
+	if (errno || *end || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int bad(const char *opt, const char *val, const char *want)
+{
+	fprintf(stderr, "zpoolfs: bad option %s=%s: %s\n", opt, val, want);
+	return -EINVAL;
+}
+
+static int check_ids(const struct zfs_opt_strings *s, struct zfs_options *o)
+{
+	unsigned long long v;
+
+	o->uid = getuid();
+	o->gid = getgid();
+	if (s->uid) {
+		struct passwd *pw;
+
+		if (!parse_uint(s->uid, UINT_MAX - 1, 10, &v))
+			o->uid = (uid_t)v;
+		else if ((pw = getpwnam(s->uid)))
+			o->uid = pw->pw_uid;
+		else
+			return bad("uid", s->uid, "want a user id or a user name");
+	}
+	if (s->gid) {
+		struct group *gr;
+
+		if (!parse_uint(s->gid, UINT_MAX - 1, 10, &v))
+			o->gid = (gid_t)v;
+		else if ((gr = getgrnam(s->gid)))
+			o->gid = gr->gr_gid;
+		else
+			return bad("gid", s->gid, "want a group id or a group name");
+	}
+	return 0;
+}
+
+static int check_comp(const struct zfs_opt_strings *s, struct zfs_options *o)
+{
+	long long lv;
+	char *end;
+
+	o->comp = "lz4";
+	if (s->comp) {
+		if (!zfs_compressor_known(s->comp))
+			return bad("comp", s->comp, "want lz4, zstd or none");
+		o->comp = s->comp;
+	}
+	if (!s->comp_level)
+		return 0;
+	errno = 0;
+	lv = strtoll(s->comp_level, &end, 10);
+	if (errno || end == s->comp_level || *end || lv < INT_MIN || lv > INT_MAX)
+		return bad("comp_level", s->comp_level, "want an integer");
+	o->comp_level = (int)lv;
+	o->comp_level_set = true;
+	if (zfs_compressor_check_level(o->comp, o->comp_level)) {
+		char want[128];
+
+		zfs_compressor_level_range(o->comp, want, sizeof(want));
+		return bad("comp_level", s->comp_level, want);
+	}
+	return 0;
+}
+
+static int check_statsdir(const struct zfs_opt_strings *s, struct zfs_options *o)
+{
+	const char *name = s->statsdir ? s->statsdir : ".zpool";
+
+	if (s->nostats) {
+		if (s->statsdir)
+			return bad("statsdir", s->statsdir, "nostats hides the statistics directory");
+		o->statsdir[0] = '\0';
+		return 0;
+	}
+	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..") ||
+	    strlen(name) >= sizeof(o->statsdir))
+		return bad("statsdir", name, "want a file name (no '/', at most 255 bytes)");
+	strcpy(o->statsdir, name);
+	return 0;
+}
+
+int zfs_opts_check(const struct zfs_opt_strings *s, struct zfs_options *o)
+{
+	unsigned long long v;
+	uint64_t bytes;
+	int err;
+
+	memset(o, 0, sizeof(*o));
+	bytes = ram_bytes() / 2;
+	if (s->size && zfs_parse_bytes(s->size, true, &bytes))
+		return bad("size", s->size, "want bytes with a k/m/g/t suffix, or N% of RAM");
+	o->size_pages = bytes / 4096 + (bytes % 4096 != 0);
+
+	o->nr_inodes = ram_bytes() / 4096 / 2;
+	if (s->nr_inodes) {
+		if (zfs_parse_bytes(s->nr_inodes, false, &bytes))
+			return bad("nr_inodes", s->nr_inodes, "want a number with a k/m/g suffix");
+		o->nr_inodes = bytes;
+	}
+
+	o->root_mode = 01777;
+	if (s->mode) {
+		if (parse_uint(s->mode, 07777, 8, &v))
+			return bad("mode", s->mode, "want octal permission bits (at most 07777)");
+		o->root_mode = (mode_t)v;
+	}
+	err = check_ids(s, o);
+	if (err)
+		return err;
+
+	o->backend = "zsmalloc";
+	if (s->backend) {
+		if (strcmp(s->backend, "zsmalloc") && strcmp(s->backend, "zbud"))
+			return bad("backend", s->backend, "want zsmalloc or zbud");
+		o->backend = s->backend;
+	}
+	err = check_comp(s, o);
+	if (err)
+		return err;
+
+	if (s->mem_limit && zfs_parse_bytes(s->mem_limit, true, &o->mem_limit))
+		return bad("mem_limit", s->mem_limit, "want bytes with a k/m/g/t suffix, or N% of RAM");
+	err = check_statsdir(s, o);
+	if (err)
+		return err;
+	if (s->threads) {
+		if (parse_uint(s->threads, 1024, 10, &v) || v == 0)
+			return bad("threads", s->threads, "want a number of threads from 1 to 1024");
+		o->threads = (unsigned int)v;
+	}
+	return 0;
+}
+
+void zfs_opts_help(const char *prog)
+{
+	printf("usage: %s [SOURCE] MOUNTPOINT [-o OPTION[,OPTION...]] [-f] [-d] [-s]\n"
+	       "\n"
+	       "A compressed tmpfs: every 4 KiB page of file data is compressed and kept in a\n"
+	       "zsmalloc or zbud pool in this process. SOURCE is ignored (mount(8) passes it).\n"
+	       "\n"
+	       "zpoolfs options:\n"
+	       "    -o size=BYTES          limit of stored file data: k/m/g/t suffix or N%% of RAM\n"
+	       "                           (default 50%%, 0 = no limit)\n"
+	       "    -o nr_inodes=N         limit of inodes (default: RAM pages / 2, 0 = no limit)\n"
+	       "    -o mode=OCTAL          permissions of the root directory (default 1777)\n"
+	       "    -o uid=ID -o gid=ID    owner of the root directory (default: the caller)\n"
+	       "    -o backend=NAME        zsmalloc (default) or zbud\n"
+	       "    -o comp=NAME           lz4 (default), zstd or none\n"
+	       "    -o comp_level=N        lz4: acceleration 1..65537 (default 1);\n"
+	       "                           zstd: level %d..%d (default 3)\n"
+	       "    -o mem_limit=BYTES     cap on the pool's memory, like zram's mem_limit\n"
+	       "                           (default 0 = none); writes past it fail with ENOSPC\n"
+	       "    -o statsdir=NAME       name of the statistics directory (default .zpool)\n"
+	       "    -o nostats             no statistics directory\n"
+	       "    -o threads=N           at most N threads serve requests\n"
+	       "    -h, --help             this help, then libfuse's\n"
+	       "    -V, --version          versions of zpoolfs and libfuse\n"
+	       "\n"
+	       "Test hooks (environment, read once at startup): ZPOOLFS_FAULT_NTH=N makes the\n"
+	       "N-th pool page allocation fail, ZPOOLFS_FAULT_EVERY=N every N-th one.\n"
+	       "\n"
+	       "Examples:\n"
+	       "    %s /mnt/z -o size=1g,comp=zstd\n"
+	       "    mount -t fuse.zpoolfs zpoolfs /mnt/z -o size=1g,backend=zbud\n"
+	       "    fusermount3 -u /mnt/z\n"
+	       "\n",
+	       prog, zfs_zstd_min_level(), zfs_zstd_max_level(), prog);
+}

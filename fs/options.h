@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * options.h - zpoolfs mount options: the fuse_opt table and the checked
+ * values derived from it.
+ */
+#ifndef ZPOOLFS_OPTIONS_H
+#define ZPOOLFS_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct fuse_args;
+
+/* Strings as fuse_opt_parse() stores them; NULL when not given. */
+struct zfs_opt_strings {
+	char *size;
+	char *nr_inodes;
+	char *mode;
+	char *uid;
+	char *gid;
+	char *backend;
+	char *comp;
+	char *comp_level;
+	char *mem_limit;
+	char *statsdir;
+	char *threads;
+	int nostats;
+	int show_help;
+	int show_version;
+};
+
+/* Checked values. */
+struct zfs_options {
+	uint64_t size_pages;		/* 0 = no limit (size=0, as tmpfs) */
+	uint64_t nr_inodes;		/* 0 = no limit */
+	mode_t root_mode;		/* permission bits of the root directory */
+	uid_t uid;
+	gid_t gid;
+	const char *backend;		/* "zsmalloc" | "zbud" */
+	const char *comp;		/* "lz4" | "zstd" | "none" */
+	int comp_level;
+	bool comp_level_set;
+	uint64_t mem_limit;		/* bytes, 0 = none */
+	char statsdir[256];		/* "" with nostats */
+	unsigned int threads;		/* 0 = libfuse's default */
+};
+
+/**
+ * zfs_opts_parse - take zpoolfs's own options out of @args.
+ * Options libfuse knows (and unknown ones, which libfuse then rejects) stay in
+ * @args. Return: 0, or -EINVAL after printing what is wrong.
+ */
+int zfs_opts_parse(struct fuse_args *args, struct zfs_opt_strings *s);
+
+/**
+ * zfs_opts_check - turn the strings into values, with tmpfs's defaults.
+ * Return: 0, or -EINVAL after printing a message naming the bad option.
+ */
+int zfs_opts_check(const struct zfs_opt_strings *s, struct zfs_options *o);
+
+void zfs_opts_free(struct zfs_opt_strings *s);
+
+/** zfs_opts_help - print zpoolfs's options (libfuse's are printed after). */
+void zfs_opts_help(const char *prog);
+
+/**
+ * zfs_parse_bytes - "123", "64k", "1.5g", "10%" (of RAM) into bytes.
+ * Return: 0, or -EINVAL for anything else (trailing junk, overflow, % > 100
+ * when @allow_pct is false any % is refused).
+ */
+int zfs_parse_bytes(const char *s, bool allow_pct, uint64_t *out);
+
+#endif

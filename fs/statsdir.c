@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: MIT
+/*
+ * statsdir.c - the plumbing of MOUNT/.zpool/ (the rendering is stats.c's).
+ *
+ * Design
+ * ------
+ *   root/
+ *   `-- .zpool/          dr-xr-xr-x owner   (name from statsdir=, absent with nostats)
+ *       |-- mm_stat      -r--r--r--
+ *       |-- ...          one inode per name in zfs_stats_file_list(backend)
+ *       `-- compact      -rw-r--r-- owner   (write "1": compact now)
+ *
+ * The directory and its files are ordinary inodes marked special: created
+ * once at mount, pinned (a reference that is never dropped), not counted in
+ * statfs or in nr_inodes, and refused by every call that would change them
+ * (EPERM: unlink, rmdir, rename, link, setattr, xattrs, creating inside).
+ * open() gathers a zfs_stats_source and has stats.c render the whole file
+ * once into the open file's handle; reads are served from that buffer, so
+ * one open is one consistent snapshot. The files report size 0 (the text is
+ * only known at open), so they are opened with direct_io, which makes the
+ * kernel pass reads through instead of stopping at the size. Only the mount's
+ * owner (uid=, else whoever mounted) and root may open compact for writing.
+ * user.zpool.stat of a regular file is also formatted here, from the counts
+ * data.c keeps in the inode (no page walk).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops.h"
+#include "stats.h"
+
+struct zfs_stats_fh {
+	struct zfs_fs *fs;
+	bool compact;
+	char *buf;
+	size_t len;
+};
+
+int zfs_statsdir_create(struct zfs_fs *fs)
+{
+	const char *const *names = zfs_stats_file_list(fs->opt.backend);
+	struct zfs_inode *dir, *f;
+	int err;
+
+	if (!fs->opt.statsdir[0])
+		return 0;
+	dir = zfs_inode_new(fs, S_IFDIR | 0555, fs->owner, fs->owner_gid, 0, ZFS_STATSDIR);
+	if (!dir)
+		return -ENOMEM;
+	dir->dir->parent = fs->root;
+	for (unsigned int i = 0; names[i]; i++) {
+		mode_t mode = S_IFREG | (strcmp(names[i], "compact") ? 0444 : 0644);
+
+		f = zfs_inode_new(fs, mode, fs->owner, fs->owner_gid, 0, ZFS_STATSFILE);
+		if (!f)
+			return -ENOMEM;
+		f->stats_idx = (uint8_t)i;
+		err = zfs_dir_add(dir->dir, names[i], strlen(names[i]), f, mode);
+		if (err)
+			return err;
+		dir->size += ZFS_BOGO_DIRENT;
+	}
+	err = zfs_dir_add(fs->root->dir, fs->opt.statsdir, strlen(fs->opt.statsdir), dir,
+			  S_IFDIR);
+	if (err)
+		return err;
+	fs->root->nlink++;
+	fs->root->size += ZFS_BOGO_DIRENT;
+	fs->statsdir = dir;
+	return 0;
+}
+
+static void fill_source(struct zfs_fs *fs, struct zfs_stats_source *src)
+{
+	memset(src, 0, sizeof(*src));
+	src->pool = fs->pool;
+	src->counters = &fs->counters;
+	src->backend = fs->opt.backend;
+	src->compressor = fs->comp.name;
+	src->comp_level = fs->comp.level;
+	src->mem_limit = fs->opt.mem_limit;
+	src->size_limit = fs->opt.size_pages * ZFS_PAGE_SIZE;
+	src->files = atomic_load_explicit(&fs->files, memory_order_relaxed);
+	src->regular_files = atomic_load_explicit(&fs->regular_files, memory_order_relaxed);
+	src->raw_bytes = 0;	/* zbud's raw pages are stored in the pool too (data.c) */
+}
+
+static const char *stats_name(struct zfs_fs *fs, const struct zfs_inode *in)
+{
+	return zfs_stats_file_list(fs->opt.backend)[in->stats_idx];
+}
+
+int zfs_stats_open(fuse_req_t req, struct zfs_inode *in, int flags, struct zfs_stats_fh **out)
+{
+	struct zfs_fs *fs = req_fs(req);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	const char *name = stats_name(fs, in);
+	int acc = flags & O_ACCMODE;
+	struct zfs_stats_source src;
+	struct zfs_stats_fh *fh;
+	int err;
+
+	if (acc != O_RDONLY) {
+		if (strcmp(name, "compact"))
+			return -EACCES;
+		if (ctx->uid != 0 && ctx->uid != fs->owner)
+			return -EACCES;
+	}
+	fh = calloc(1, sizeof(*fh));
+	if (!fh)
+		return -ENOMEM;
+	fh->fs = fs;
+	fh->compact = !strcmp(name, "compact");
+	if (acc != O_WRONLY) {
+		fill_source(fs, &src);
+		err = zfs_stats_render(&src, name, &fh->buf, &fh->len);
+		if (err) {
+			free(fh);
+			return err;
+		}
+	}
+	*out = fh;
+	return 0;
+}
+
+void zfs_stats_read(fuse_req_t req, struct zfs_stats_fh *fh, size_t size, off_t off)
+{
+	if (off < 0 || (size_t)off >= fh->len) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if (size > fh->len - (size_t)off)
+		size = fh->len - (size_t)off;
+	fuse_reply_buf(req, fh->buf + off, size);
+}
+
+void zfs_stats_write(fuse_req_t req, struct zfs_stats_fh *fh, const char *buf, size_t size)
+{
+	struct zfs_stats_source src;
+	char text[32], *end;
+	unsigned long long v;
+	size_t n = size;
+
+	if (!fh->compact) {
+		reply_err(req, -EBADF);
+		return;
+	}
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+		n--;
+	if (n == 0 || n >= sizeof(text)) {
+		reply_err(req, -EINVAL);
+		return;
+	}
+	memcpy(text, buf, n);
+	text[n] = '\0';
+	v = strtoull(text, &end, 10);
+	if (*end || text[0] == '-' || text[0] == '+' || v == 0) {
+		reply_err(req, -EINVAL);
+		return;
+	}
+	fill_source(fh->fs, &src);
+	zfs_stats_compact(&src);
+	fuse_reply_write(req, size);
+}
+
+void zfs_stats_release(struct zfs_stats_fh *fh)
+{
+	if (!fh)
+		return;
+	free(fh->buf);
+	free(fh);
+}
+
+size_t zfs_stats_usage_xattr(struct zfs_inode *in, char *buf, size_t size)
+{
+	struct zfs_file_usage u;
+	uint64_t in_size, idx, past_eof = 0;
+	struct zfs_pte e;
+
+	zfs_rdlock(in);
+	in_size = (in->size + ZFS_PAGE_SIZE - 1) >> ZFS_PAGE_SHIFT;
+	/* Pages kept past EOF (fallocate KEEP_SIZE) are stored but not inside st_size. */
+	while (zfs_ptab_next(&in->file.pt, in_size, &idx, &e)) {
+		past_eof++;
+		in_size = idx + 1;
+	}
+	in_size = (in->size + ZFS_PAGE_SIZE - 1) >> ZFS_PAGE_SHIFT;
+	u.logical_bytes = in->size;
+	u.stored_bytes = in->file.stored_bytes;
+	u.pages_same = in->file.pages_same;
+	u.pages_huge = in->file.pages_huge;
+	u.pages_compressed = in->file.pages - in->file.pages_same - in->file.pages_huge;
+	u.pages_hole = in_size - (in->file.pages - past_eof);
+	zfs_unlock(in);
+	return zfs_stats_file_xattr(&u, buf, size);
+}

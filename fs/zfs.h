@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zfs.h - the zpoolfs core: the filesystem, its inodes, and the calls the
+ * FUSE glue (ops_*.c) makes into the modules.
+ *
+ * Lock order (outermost first):
+ *   fs->rename_lock            renames that move between directories
+ *   directory inode locks      an ancestor before its descendants; two
+ *                              unrelated directories in inode number order
+ *   other inode locks          (files, symlinks, the moved/replaced inodes
+ *                              of a rename) in inode number order
+ *   inode table shard locks    (inode.c; never held while taking another)
+ *   pool locks                 (inside libzpool)
+ * Statistics are relaxed atomics and take no lock.
+ */
+#ifndef ZPOOLFS_ZFS_H
+#define ZPOOLFS_ZFS_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "compress.h"
+#include "dir.h"
+#include "fs_counters.h"
+#include "options.h"
+#include "pagetable.h"
+
+struct zpool;
+struct zfs_xattr;
+
+#define ZFS_PAGE_SIZE 4096UL
+#define ZFS_PAGE_SHIFT 12
+#define ZFS_MAX_FILE_SIZE ((1ULL << 63) - 1)
+#define ZFS_NAME_MAX 255
+#define ZFS_BOGO_DIRENT 20	/* tmpfs's directory size per entry */
+#define ZFS_SHORT_SYMLINK 128	/* tmpfs: longer symlink targets take a page */
+
+enum zfs_special {
+	ZFS_NORMAL = 0,
+	ZFS_STATSDIR,		/* the .zpool directory */
+	ZFS_STATSFILE,		/* a file in it; stats_idx names it */
+};
+
+/* What a regular file stores, kept in the inode so user.zpool.stat is cheap. */
+struct zfs_file {
+	struct zfs_ptab pt;
+	unsigned long pages;		/* non-hole entries: st_blocks = 8 per page */
+	unsigned long pages_same;
+	unsigned long pages_huge;
+	unsigned long stored_bytes;	/* pool bytes asked for this file's pages */
+};
+
+struct zfs_inode {
+	/* inode table (inode.c), under the shard lock */
+	struct zfs_inode *hnext;
+	uint64_t nlookup;		/* references the kernel holds (lookup - forget) */
+	unsigned int refs;		/* requests using the inode right now */
+	bool unlinked;			/* nlink reached 0: freed when nlookup and refs are 0 */
+
+	/* constant after creation */
+	uint64_t ino;
+	mode_t ftype;			/* mode & S_IFMT: the type never changes */
+	uint8_t special;		/* enum zfs_special */
+	uint8_t stats_idx;		/* ZFS_STATSFILE: index in zfs_stats_files[] */
+
+	pthread_rwlock_t lock;		/* everything below */
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	unsigned int nlink;
+	dev_t rdev;
+	uint64_t size;
+	struct timespec atime, mtime, ctime;
+	struct zfs_xattr *xattrs;
+	union {
+		struct zfs_file file;	/* S_IFREG */
+		struct zfs_dir *dir;	/* S_IFDIR */
+		char *target;		/* S_IFLNK */
+	};
+};
+
+struct zfs_itable;
+
+struct zfs_fs {
+	struct zfs_options opt;
+	struct zfs_compressor comp;
+	struct zpool *pool;
+	bool split_huge;		/* zbud: raw pages are stored as two halves */
+	size_t huge_threshold;		/* compressed >= this: store the page raw */
+	uid_t owner;			/* who mounted: may write .zpool/compact */
+	gid_t owner_gid;
+	struct timespec mount_time;
+
+	struct zfs_counters counters;
+	atomic_ulong inodes_used;	/* tmpfs's inode slots (nr_inodes) */
+	atomic_ulong pages_charged;	/* pages counted against size= (data + long symlinks) */
+	atomic_ulong files;		/* inodes in use, all types, stats ones excluded */
+	atomic_ulong regular_files;
+	atomic_ullong next_ino;
+
+	struct zfs_itable *itable;
+	struct zfs_inode *root;
+	struct zfs_inode *statsdir;	/* NULL with nostats */
+	pthread_mutex_t rename_lock;
+	double timeout;			/* entry and attribute cache time for the kernel */
+};
+
+/* inode.c */
+int zfs_itable_init(struct zfs_fs *fs);
+void zfs_itable_destroy(struct zfs_fs *fs);
+struct zfs_inode *zfs_inode_new(struct zfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t rdev,
+				enum zfs_special special);
+struct zfs_inode *zfs_iget(struct zfs_fs *fs, uint64_t ino);
+void zfs_iput(struct zfs_fs *fs, struct zfs_inode *inode);
+void zfs_inode_lookup_ref(struct zfs_fs *fs, struct zfs_inode *inode);
+void zfs_inode_forget(struct zfs_fs *fs, uint64_t ino, uint64_t n);
+void zfs_inode_drop_link(struct zfs_fs *fs, struct zfs_inode *inode);
+void zfs_inode_abort_new(struct zfs_fs *fs, struct zfs_inode *inode);
+int zfs_reserve_inode(struct zfs_fs *fs);
+void zfs_release_inode(struct zfs_fs *fs);
+void zfs_inode_stat(const struct zfs_fs *fs, const struct zfs_inode *inode, struct stat *st);
+void zfs_now(struct timespec *ts);
+
+static inline bool zfs_is_dir(const struct zfs_inode *i)
+{
+	return S_ISDIR(i->ftype);
+}
+
+static inline bool zfs_is_reg(const struct zfs_inode *i)
+{
+	return S_ISREG(i->ftype);
+}
+
+static inline void zfs_rdlock(struct zfs_inode *i)
+{
+	pthread_rwlock_rdlock(&i->lock);
+}
+
+static inline void zfs_wrlock(struct zfs_inode *i)
+{
+	pthread_rwlock_wrlock(&i->lock);
+}
+
+static inline void zfs_unlock(struct zfs_inode *i)
+{
+	pthread_rwlock_unlock(&i->lock);
+}
+
+/* data.c: the page store; caller holds the inode's lock as each says. */
+int zfs_charge_pages(struct zfs_fs *fs, unsigned long n);
+void zfs_uncharge_pages(struct zfs_fs *fs, unsigned long n);
+int zfs_data_init(struct zfs_fs *fs);
+ssize_t zfs_data_read(struct zfs_fs *fs, struct zfs_inode *inode, char *buf, size_t len,
+		      uint64_t off);
+ssize_t zfs_data_write(struct zfs_fs *fs, struct zfs_inode *inode, const char *buf, size_t len,
+		       uint64_t off);
+int zfs_data_truncate(struct zfs_fs *fs, struct zfs_inode *inode, uint64_t size);
+int zfs_data_fallocate(struct zfs_fs *fs, struct zfs_inode *inode, int mode, uint64_t off,
+		       uint64_t len);
+int zfs_data_seek(struct zfs_fs *fs, struct zfs_inode *inode, uint64_t off, int whence,
+		  uint64_t *out);
+void zfs_data_release_all(struct zfs_fs *fs, struct zfs_inode *inode);
+
+#endif
