@@ -53,9 +53,16 @@ $(BPF_WORKLOAD): $(BUILD)/tests/bpf/workload.o $(LIB_A)
 	$(call msg,LD,$@)
 	$(Q)$(CC) -o $@ $< $(LIB_A) $(ZLDFLAGS)
 
+# The same linked with libzpool.so, so that zmaplat must find the library in
+# the process's mappings. The soname's link lives beside it, found via rpath.
+$(BPF_WORKLOAD)-so: $(BUILD)/tests/bpf/workload.o $(LIB_SO)
+	$(call msg,LD,$@)
+	$(Q)ln -sf $(abspath $(LIB_SO)) $(@D)/libzpool.so.0
+	$(Q)$(CC) -o $@ $< $(LIB_SO) -Wl,-rpath,$(abspath $(@D)) $(ZLDFLAGS)
+
 BPF_TESTS += $(sort $(wildcard tests/bpf/test_*.sh))
 
-all: $(BPF_WORKLOAD)
+all: $(BPF_WORKLOAD) $(BPF_WORKLOAD)-so
 
 # ---- benchmark: tracing cost (written up in docs/BENCHMARKS.md, "Tracing cost")
 bench-trace: all

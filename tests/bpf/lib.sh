@@ -78,7 +78,13 @@ start_workload() {
 	WL_PID=$!
 	BG_PIDS+=("$WL_PID")
 	exec 9>"$T/go"
-	wait_for "$T/wl.out" '^ready' 30
+	local i
+	for ((i = 0; i < 300; i++)); do
+		grep -q '^ready' "$T/wl.out" && return 0
+		kill -0 "$WL_PID" 2>/dev/null || fail "workload $*: $(cat "$T/wl.err")"
+		sleep 0.1
+	done
+	fail "workload $* not ready after 30s"
 }
 
 # go_workload: start the measured window and wait for the workload to end.

@@ -101,6 +101,8 @@ static int probe_size(size_t size, unsigned int *out)
 	int err;
 
 	if (opt.zbud) {
+		if (size > ZBUD_MAX_ALLOC_SIZE)
+			return -ENOSPC;
 		*out = (size + ZBUD_CHUNK_SIZE - 1) & ~(size_t)(ZBUD_CHUNK_SIZE - 1);
 		return 0;
 	}
