@@ -56,7 +56,9 @@ static __thread struct {
 	enum zs_mapmode mm;
 } zs_trace_modes[ZS_TRACE_MODES];
 static __thread unsigned int zs_trace_next;
-static __thread unsigned int zs_stripe_nr;	/* 1 + stripe, 0 until chosen */
+/* On every map and unmap: initial-exec keeps libzpool.so off __tls_get_addr. */
+static __thread unsigned int zs_stripe_nr __attribute__((tls_model("initial-exec")));
+						/* 1 + stripe, 0 until chosen */
 static pthread_key_t zs_area_key;
 static pthread_once_t zs_area_once = PTHREAD_ONCE_INIT;
 static atomic_uint zs_next_stripe;

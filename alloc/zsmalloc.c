@@ -19,16 +19,16 @@
  * zs_huge_class_size() is the kernel's value: the largest class with more
  * than one page and more than one object, minus 7.
  *
- * A zspage of a 1392-byte class (7 pages, 20 objects):
+ * A zspage of the 1424-byte class (8 pages, 23 objects, 16 bytes wasted):
  *
  *   struct zspage (malloc'd)        pool pages (zpage_alloc, 4 KiB each)
  *   +-------------------+
  *   | class, mapcount   |   pages[0] +-------+-------+-----------+
  *   | inuse, freeobj    |  --------> | obj 0 | obj 1 | obj 2 ... |  obj 2 straddles
  *   | fg, sg, list      |            +-------+-------+-----------+
- *   | pages[0..6] ------+-> pages[1] +--------+--------+---------+
- *   +-------------------+            | ...2   | obj 3  | obj 4 ...
- *                                    +--------+--------+---------+
+ *   | pages[0..7] ------+-> pages[1] +------+--------+--------+------+
+ *   +-------------------+            | ..2  | obj 3  | obj 4  | obj 5 ...  and so on
+ *                                    +------+--------+--------+------+
  *   object: +----------------------+--------------------------+
  *           | handle | ALLOCATED   | caller's bytes           |   allocated
  *           +----------------------+--------------------------+
@@ -52,20 +52,22 @@
  *
  * Locking
  * -------
- *   class->lock (one mutex per distinct class)
+ *   class->lock (one per distinct class; a futex mutex, zs_lock.c)
  *     protects the class's fullness lists, its zspage struct cache and handle
  *     free list, every zspage's inuse/freeobj/fg/sg/list/huge_handle, the
- *     object headers and free links in its pages, handle slot contents, and is
+ *     object headers and free links in its pages, the handle slots of its
+ *     objects (written only under it; read by mappers with atomics), and is
  *     held to write the class counters (readers use relaxed atomics).
  *   zspage->mapcount (atomic, no lock)
  *     number of mappings of objects in the zspage, plus ZS_MIGRATING while
  *     compaction empties it. Compaction sets ZS_MIGRATING only by changing
  *     the count from 0 (never waits for a mapping); a mapper increments it,
  *     re-reads the handle slot and backs off if ZS_MIGRATING was set or the
- *     object moved meanwhile.
+ *     object moved meanwhile (zs_map.c has the interleavings).
  *   page provider lock (in page.c) is taken under class->lock; it is innermost.
  * Order: class locks in increasing index (only zs_pool_snapshot() holds more
- * than one), then the page provider. Pool-wide counters are atomics.
+ * than one), then the page provider. Pool-wide counters are atomics; map
+ * counters are striped per thread. Nothing here takes a pool-wide lock.
  *
  * zs_malloc/zs_free take their class lock. zs_map_object/zs_unmap_object take
  * no lock: a map pins the zspage through mapcount (one atomic add, one
@@ -204,10 +206,19 @@ void zs_fix_fullness(struct zs_class *class, struct zspage *zspage)
 {
 	unsigned int g = class->groups[zspage->inuse];
 
-	if (zspage->fg == (g & 15) && zspage->sg == g >> 4)
-		return;
-	zs_remove_zspage(class, zspage);
-	zs_insert_zspage(class, zspage);
+	if (zspage->sg != g >> 4) {
+		/* The seed group is only counted, it has no list. */
+		zs_stat_add(&class->st.sg[zspage->sg], -1);
+		zspage->sg = g >> 4;
+		zs_stat_add(&class->st.sg[zspage->sg], 1);
+	}
+	if (zspage->fg != (g & 15)) {
+		zs_stat_add(&class->st.fg[zspage->fg], -1);
+		zs_list_del(&zspage->list);
+		zspage->fg = g & 15;
+		zs_stat_add(&class->st.fg[zspage->fg], 1);
+		list_add(&zspage->list, &class->fullness[zspage->fg]);
+	}
 }
 
 /* ---- objects inside a zspage (class->lock held) */
