@@ -352,6 +352,13 @@ static void render_zbud(struct sbuf *sb, const struct view *v)
 
 /* ---- the human summary */
 
+enum { ZFS_GAUGE, ZFS_TOTAL };
+
+static const char *kind_name(int kind)
+{
+	return kind == ZFS_GAUGE ? "gauge" : "total";
+}
+
 /* @num / @den as "N.NN" with integer arithmetic (no locale, no float). */
 static void fmt_ratio(char *buf, size_t size, unsigned long num, unsigned long den)
 {
@@ -384,10 +391,8 @@ static void render_pool(struct sbuf *sb, const struct view *v)
 	fmt_ratio(cratio, sizeof(cratio), v->orig_data_size, v->compr_data_size);
 
 	sb_printf(sb, "backend: %s\n", v->st.type ? v->st.type : src->backend);
-	if (src->comp_level)
-		sb_printf(sb, "compressor: %s (level %d)\n", src->compressor, src->comp_level);
-	else
-		sb_printf(sb, "compressor: %s\n", src->compressor);
+	sb_printf(sb, "compressor: %s\n", src->compressor);
+	sb_printf(sb, "compression level: %d\n", src->comp_level);
 	sb_printf(sb, "files: %lu\n", src->files);
 	sb_printf(sb, "regular files: %lu\n", src->regular_files);
 	sb_printf(sb, "pages stored: %lu\n", v->c.pages_stored);
@@ -407,9 +412,14 @@ static void render_pool(struct sbuf *sb, const struct view *v)
 	sb_printf(sb, "objects stored: %lu\n", v->pool_objects);
 	sb_printf(sb, "objects mapped now: %lu\n", v->mapped_now);
 
-	/* Then every counter by its own name, straight from the one list. */
+	/*
+	 * Then every counter straight from the one list, by its own name after
+	 * its kind ("gauge" now, "total" ever), which also keeps these keys
+	 * apart from the summary's above.
+	 */
 	sb_puts(sb, "\n");
-#define COUNTER_LINE(name, kind, desc) sb_printf(sb, "%s: %lu\n", #name, v->c.name);
+#define COUNTER_LINE(name, kind, desc) \
+	sb_printf(sb, "%s %s: %lu\n", kind_name(ZFS_##kind), #name, v->c.name);
 	ZFS_COUNTERS(COUNTER_LINE)
 #undef COUNTER_LINE
 }

@@ -547,6 +547,7 @@ static void test_pool_file(void **state)
 	s = render(f, "pool");
 	assert_non_null(strstr(s, "backend: zsmalloc\n"));
 	assert_non_null(strstr(s, "compressor: lz4\n"));
+	assert_non_null(strstr(s, "compression level: 0\n"));
 	assert_non_null(strstr(s, "files: 4\n"));
 	assert_non_null(strstr(s, "regular files: 3\n"));
 	assert_non_null(strstr(s, "pages stored: 20\n"));
@@ -561,16 +562,27 @@ static void test_pool_file(void **state)
 	assert_non_null(strstr(s, want));
 	assert_non_null(strstr(s, "objects stored: 10\n"));
 	/* Every counter of the list appears by name. */
-#define LINE(name, kind, desc)                                                            \
-	snprintf(want, sizeof(want), "\n%s: %lu\n", #name, atomic_load(&f->counters.name)); \
+#define LINE(name, kind, desc)                                                          \
+	snprintf(want, sizeof(want), "\n%s %s: %lu\n", ZFS_##kind == ZFS_GAUGE ? "gauge" : "total", \
+		 #name, atomic_load(&f->counters.name));                                   \
 	assert_non_null(strstr(s, want));
 	ZFS_COUNTERS(LINE)
 #undef LINE
-	/* Every line is "key: value". */
+	/* Every line is "key: value", and no key appears twice. */
+	char keys[64][64];
+	unsigned int nk = 0;
+
 	for (char *l = s; *l; l = strchr(l, '\n') + 1) {
+		char *colon = strstr(l, ": ");
+
 		if (*l == '\n')
 			continue;
-		assert_true(strstr(l, ": ") && strstr(l, ": ") < strchr(l, '\n'));
+		assert_true(colon && colon < strchr(l, '\n'));
+		assert_true(colon - l < 64 && nk < 64);
+		snprintf(keys[nk], sizeof(keys[nk]), "%.*s", (int)(colon - l), l);
+		for (unsigned int k = 0; k < nk; k++)
+			assert_string_not_equal(keys[k], keys[nk]);
+		nk++;
 	}
 	free(s);
 }
