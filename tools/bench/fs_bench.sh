@@ -288,7 +288,7 @@ if [ $have_zram = 1 ]; then
 fi
 show_mem() {
 	local label=$1 key=$2 orig=$3 compr=$4 used=$5 rss=$6 ratio="-"
-	[ $have_zram = 1 ] && ratio=$(awk -v a="$used" -v b="$k_used" 'BEGIN { printf "%.3fx", a / b }')
+	[ $have_zram = 1 ] && ratio=$(awk -v a="$used" -v b="$k_used" 'BEGIN { printf "%.4fx", a / b }')
 	printf '%-26s %12.1f %12.1f %12.1f %12.1f %9s\n' "$label" \
 		"$(awk -v b="$orig" 'BEGIN { print b / 1048576 }')" \
 		"$(awk -v b="$compr" 'BEGIN { print b / 1048576 }')" \
@@ -297,7 +297,8 @@ show_mem() {
 	result "mem_pool_bytes" "$key" 0 "$used" bytes
 	result "mem_compr_bytes" "$key" 0 "$compr" bytes
 	result "mem_rss_beyond_pool" "$key" 0 $((rss - used)) bytes
-	[ $have_zram = 1 ] && result "mem_pool_vs_zram" "$key" 0 "${ratio%x}" ratio
+	[ $have_zram = 1 ] && result "mem_pool_vs_zram" "$key" 0 \
+		"$(awk -v a="$used" -v b="$k_used" 'BEGIN { printf "%.6f", a / b }')" ratio
 	return 0
 }
 show_mem "zpoolfs (one file)" zpoolfs_file "$z_orig" "$z_compr" "$z_used" "$rss"
