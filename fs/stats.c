@@ -157,17 +157,14 @@ struct view {
 	unsigned long mapped_now;
 };
 
+/* Fill @v (zeroed by the caller) from one read of the counters and of the pool. */
 static void view_fill(struct view *v, const struct zfs_stats_source *src)
 {
 	unsigned long pool_max;
 
-	memset(v, 0, offsetof(struct view, st));
 	v->src = src;
 	if (src->counters)
 		zfs_counters_read(src->counters, &v->c);
-	else
-		memset(&v->c, 0, sizeof(v->c));
-	memset(&v->st, 0, sizeof(v->st));
 	if (src->pool)
 		zpool_get_stats(src->pool, &v->st);
 	v->zbud = v->st.type ? strcmp(v->st.type, "zbud") == 0
@@ -652,7 +649,7 @@ int zfs_stats_render(const struct zfs_stats_source *src, const char *name, char 
 		return -ENOENT;
 
 	/* The snapshot is ~40 KiB: keep it off FUSE worker stacks. */
-	v = malloc(sizeof(*v));
+	v = calloc(1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	view_fill(v, src);
