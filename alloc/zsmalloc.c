@@ -544,7 +544,8 @@ void zs_destroy_pool(struct zs_pool *pool)
 
 		zs_pool_stats(pool, &st);
 		if (st.obj_used)
-			fprintf(stderr, "zsmalloc: zs_destroy_pool: pool \"%s\" still holds %lu objects\n",
+			fprintf(stderr,
+				"zsmalloc: zs_destroy_pool: pool \"%s\" still holds %lu objects\n",
 				pool->name, st.obj_used);
 	}
 #endif
@@ -645,7 +646,8 @@ void zs_free(struct zs_pool *pool, unsigned long handle)
 	zspage = zs_loc_zspage(loc);
 	zs_obj_release(class, zspage, zs_loc_idx(loc));
 	zs_stat_add(&class->st.obj_used, -1);
-	zs_stat_add(&class->st.bytes_requested, -(long)zs_slot_chunk(handle)->size[zs_slot_index(handle)]);
+	zs_stat_add(&class->st.bytes_requested,
+		    -(long)zs_slot_chunk(handle)->size[zs_slot_index(handle)]);
 	handle_free(class, slot);
 	if (zspage->inuse == 0) {
 		zs_remove_zspage(class, zspage);

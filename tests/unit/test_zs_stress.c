@@ -231,7 +231,8 @@ static void *snapshot_main(void *arg)
 		zs_pool_snapshot(pool, &snap);
 		for (unsigned int r = 0; r < snap.nr_classes; r++) {
 			const struct zs_class_stats *c = &snap.class[r];
-			unsigned long zspages = c->obj_allocated / c->objs_per_zspage, in_buckets = 0;
+			unsigned long zspages = c->obj_allocated / c->objs_per_zspage;
+			unsigned long in_buckets = 0;
 
 			for (int b = 0; b < ZS_NR_INUSE_BUCKETS; b++)
 				in_buckets += c->inuse[b];

@@ -160,7 +160,7 @@ static struct zs_pool *pool_of(void **state)
 	return ((struct fix *)*state)->pool;
 }
 
-/* ------------------------------------------------------------------ the kernel's class table, computed another way */
+/* ------------------------------------------------------------------ the kernel's class table */
 struct ref_class {
 	unsigned int size, ppz, opz;
 };
@@ -185,8 +185,8 @@ static unsigned int ref_chain(unsigned int size)
 }
 
 /* raw[i]: class i unmerged; merged[i]: the class a request of class i uses. */
-static void ref_table(struct ref_class raw[ZS_SIZE_CLASSES], struct ref_class merged[ZS_SIZE_CLASSES],
-		      size_t *huge_class_size)
+static void ref_table(struct ref_class raw[ZS_SIZE_CLASSES],
+		      struct ref_class merged[ZS_SIZE_CLASSES], size_t *huge_class_size)
 {
 	unsigned int largest_multi = 0;
 
@@ -509,8 +509,8 @@ static void check_snapshot(struct zs_pool *pool, unsigned long live, unsigned lo
 		assert_int_equal(c->full, c->inuse[ZS_NR_INUSE_BUCKETS - 1]);
 		assert_int_equal(c->pages_used, n_zspages * c->pages_per_zspage);
 		assert_true(c->obj_used <= c->obj_allocated);
-		assert_int_equal(c->freeable, (c->obj_allocated - c->obj_used) / c->objs_per_zspage *
-						      c->pages_per_zspage);
+		assert_int_equal(c->freeable, (c->obj_allocated - c->obj_used) /
+						      c->objs_per_zspage * c->pages_per_zspage);
 		pages += c->pages_used;
 		used += c->obj_used;
 		allocated += c->obj_allocated;
