@@ -459,12 +459,11 @@ static void print_text(const struct row *rows, int n, const uint64_t *cnt)
 	}
 	if (!n)
 		printf("no map/unmap calls traced\n");
-	printf("events: %llu maps, %llu unmaps, %llu straddled; unmatched: %llu map, "
-	       "%llu unmap",
-	       (unsigned long long)cnt[MAPLAT_CNT_MAP],
-	       (unsigned long long)cnt[MAPLAT_CNT_UNMAP],
-	       (unsigned long long)cnt[MAPLAT_CNT_STRADDLE],
-	       (unsigned long long)cnt[MAPLAT_CNT_MAP_UNMATCHED],
+	/* Two lines, so that large counts still fit 80 columns. */
+	printf("events: %llu maps, %llu unmaps, %llu straddled\n",
+	       (unsigned long long)cnt[MAPLAT_CNT_MAP], (unsigned long long)cnt[MAPLAT_CNT_UNMAP],
+	       (unsigned long long)cnt[MAPLAT_CNT_STRADDLE]);
+	printf("unmatched: %llu map, %llu unmap", (unsigned long long)cnt[MAPLAT_CNT_MAP_UNMATCHED],
 	       (unsigned long long)cnt[MAPLAT_CNT_UNMAP_UNMATCHED]);
 	if (env.hold)
 		printf(", %llu hold", (unsigned long long)cnt[MAPLAT_CNT_HOLD_UNMATCHED]);
@@ -775,9 +774,9 @@ int main(int argc, char **argv)
 		const char *base = strrchr(targets[0].path, '/');
 
 		fprintf(env.json ? stderr : stdout,
-			"Tracing zpool map/unmap in %s%.0d (%s%s)... %s\n",
+			"Tracing zpool map/unmap in %s%.0d (%s%s)... Hit Ctrl-C to end.\n",
 			env.pid ? "PID " : "every process", env.pid, base ? base + 1 : targets[0].path,
-			n > 1 ? " and more" : "", env.interval ? "" : "Hit Ctrl-C to end.");
+			n > 1 ? " and more" : "");
 	}
 	fflush(NULL);
 
