@@ -20,6 +20,7 @@
  * directories), and when root mounts, allow_other,dev,suid as tmpfs has.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,7 +163,8 @@ static int run_loop(struct fuse_session *se, const struct fuse_cmdline_opts *co,
 	if (!cfg)
 		return -ENOMEM;
 	fuse_loop_cfg_set_clone_fd(cfg, (unsigned int)co->clone_fd);
-	fuse_loop_cfg_set_idle_threads(cfg, co->max_idle_threads);
+	if (co->max_idle_threads != UINT_MAX)
+		fuse_loop_cfg_set_idle_threads(cfg, co->max_idle_threads);
 	fuse_loop_cfg_set_max_threads(cfg, opt->threads ? opt->threads : co->max_threads);
 	ret = fuse_session_loop_mt(se, cfg);
 	fuse_loop_cfg_destroy(cfg);

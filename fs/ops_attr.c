@@ -7,7 +7,10 @@
  * requested change under one write lock, so a stat never sees half of it.
  * The kernel checks who may change what (default_permissions) and clears
  * set-id bits itself (we do not take FUSE_CAP_HANDLE_KILLPRIV); here every
- * setattr sets ctime, a size change sets mtime too, as on tmpfs. chmod keeps
+ * change sets ctime and a size change sets mtime too, as on tmpfs. Truncating
+ * to the size a file already has: ftruncate(2) (the request carries a file
+ * handle) sets both times; truncate(2) sets them only if the file holds
+ * pages (tmpfs then runs its truncation, which stamps the times). chmod keeps
  * an access ACL in step with the new mode (FUSE_CAP_POSIX_ACL makes that the
  * filesystem's job). Access times follow relatime, tmpfs's default.
  */
@@ -94,12 +97,16 @@ void zfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_se
 			err = -EINVAL;
 		else if (attr->st_size < 0)
 			err = -EINVAL;
-		else
+		else if ((uint64_t)attr->st_size != in->size)
 			err = zfs_data_truncate(fs, in, (uint64_t)attr->st_size);
+		else if (!fi && in->file.pages == 0)
+			goto same_size;	/* see below */
 		if (err)
 			goto out_unlock;
 		in->mtime = now;
+		in->ctime = now;
 	}
+same_size:
 	if (to_set & FUSE_SET_ATTR_MODE)
 		set_mode(in, attr->st_mode);
 	if (to_set & FUSE_SET_ATTR_UID)
@@ -116,8 +123,8 @@ void zfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_se
 		in->mtime = attr->st_mtim;
 	if (to_set & FUSE_SET_ATTR_CTIME)
 		in->ctime = attr->st_ctim;
-	else
-		in->ctime = now;
+	else if (to_set & ~FUSE_SET_ATTR_SIZE)
+		in->ctime = now;	/* chmod, chown, utimes: the kernel asked for ctime */
 out_unlock:
 	zfs_inode_stat(fs, in, &st);
 	zfs_unlock(in);
