@@ -37,7 +37,7 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 ZMAPLAT_OBJS := $(BUILD)/tools/zmaplat.o $(BUILD)/tools/histogram.o
 
 $(BUILD)/tools/zmaplat.o: $(BUILD)/maplat.skel.h
-$(ZMAPLAT_OBJS): ZCFLAGS += -I$(BUILD) -Ibpf -Itools -Ialloc
+$(ZMAPLAT_OBJS): ZCFLAGS += -I$(BUILD) -Ibpf -Itools
 
 $(BUILD)/zmaplat: $(ZMAPLAT_OBJS)
 	$(call msg,LD,$@)

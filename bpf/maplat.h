@@ -23,6 +23,10 @@
 #define MAPLAT_ANY_MODE 0xff	/* mode folded */
 #define MAPLAT_ANY_SIZE 0	/* size class folded */
 
+/* Backends as the probes number them (ZPOOL_BACKEND_* in alloc/probes.h). */
+#define MAPLAT_BACKEND_ZSMALLOC 0
+#define MAPLAT_BACKEND_ZBUD 1
+
 enum maplat_kind {
 	MAPLAT_MAP,		/* a map call, start to return */
 	MAPLAT_UNMAP,		/* an unmap call, start to return */
@@ -46,7 +50,7 @@ enum maplat_counter {
 struct maplat_key {
 	__u8 gen;
 	__u8 kind;		/* enum maplat_kind */
-	__u8 backend;		/* ZPOOL_BACKEND_* of alloc/probes.h */
+	__u8 backend;		/* MAPLAT_BACKEND_* */
 	__u8 mode;		/* ZS_MM_RW/RO/WO or MAPLAT_ANY_MODE */
 	__u32 size;		/* class size, or MAPLAT_ANY_SIZE */
 };

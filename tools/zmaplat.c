@@ -30,7 +30,6 @@
 #include "histogram.h"
 #include "maplat.h"
 #include "maplat.skel.h"
-#include "probes.h"
 
 #define MAX_TARGETS 8
 /*
@@ -417,7 +416,7 @@ static const char *kind_title(unsigned int kind)
 
 static const char *backend_name(unsigned int b)
 {
-	return b == ZPOOL_BACKEND_ZSMALLOC ? "zsmalloc" : b == ZPOOL_BACKEND_ZBUD ? "zbud" : "?";
+	return b == MAPLAT_BACKEND_ZSMALLOC ? "zsmalloc" : b == MAPLAT_BACKEND_ZBUD ? "zbud" : "?";
 }
 
 static const char *mode_name(unsigned int mode)
