@@ -14,8 +14,11 @@ TESTS_FS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$TESTS_FS_DIR/lib.sh"
 
 # The kernel's zsmalloc debugfs headers (kernels >= 6.3 and 4.6 .. 6.2).
-CLASSES_HEADER=' class  size       10%       20%       30%       40%       50%       60%       70%       80%       90%       99%      100% obj_allocated   obj_used pages_used pages_per_zspage freeable'
-FULLNESS_HEADER=' class  size almost_full almost_empty obj_allocated   obj_used pages_used pages_per_zspage freeable'
+CLASSES_HEADER=' class  size       10%       20%       30%       40%       50%       60%'
+CLASSES_HEADER+='       70%       80%       90%       99%      100% obj_allocated   obj_used'
+CLASSES_HEADER+=' pages_used pages_per_zspage freeable'
+FULLNESS_HEADER=' class  size almost_full almost_empty obj_allocated   obj_used pages_used'
+FULLNESS_HEADER+=' pages_per_zspage freeable'
 CLASSES_COLS=18
 FULLNESS_COLS=9
 
@@ -46,7 +49,7 @@ mm() {
 		BEGIN { split("orig_data_size compr_data_size mem_used_total mem_limit " \
 			      "mem_used_max same_pages pages_compacted huge_pages " \
 			      "huge_pages_since", name, " ") }
-		NR == 1 { if (NF != 9) { print "mm_stat has " NF " columns" > "/dev/stderr"; exit 1 }
+		NR == 1 { if (NF != 9) { print "mm_stat: " NF " columns" > "/dev/stderr"; exit 1 }
 			  for (i = 1; i <= 9; i++) if (name[i] == want) { print $i; found = 1 } }
 		END { if (NR != 1 || !found) exit 1 }' "$file" || fail "mm_stat: cannot read $1"
 }
@@ -69,11 +72,17 @@ pool_key() {
 	echo "$v"
 }
 
+# zstat FILE: FILE's whole user.zpool.stat value.
+zstat() {
+	getfattr --absolute-names --only-values -n user.zpool.stat "$1" || fail "getfattr $1 failed"
+}
+
 # xattr FILE KEY: one key of FILE's user.zpool.stat.
 xattr() {
 	local v
-	v=$(getfattr --absolute-names --only-values -n user.zpool.stat "$1") || fail "getfattr $1 failed"
-	echo "$v" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2; n++ } END { exit n == 1 ? 0 : 1 }' ||
+	v=$(zstat "$1") || exit 1
+	echo "$v" | tr ' ' '\n' |
+		awk -F= -v k="$2" '$1 == k { print $2; n++ } END { exit n == 1 ? 0 : 1 }' ||
 		fail "user.zpool.stat of $1 has no single $2: $v"
 }
 
@@ -84,13 +93,20 @@ xattr() {
 # "total_pages_used total_obj_used rows".
 check_table() {
 	awk -v hdr="$2" -v cols="$3" '
-		function bad(msg) { print FILENAME ":" NR ": " msg ": [" $0 "]" > "/dev/stderr"; err = 1; exit 1 }
-		NR == 1 { if ($0 != hdr) bad("header differs from the kernel'"'"'s"); width = length($0); next }
+		function bad(msg) {
+			print FILENAME ":" NR ": " msg ": [" $0 "]" > "/dev/stderr"
+			err = 1
+			exit 1
+		}
+		NR == 1 { if ($0 != hdr) bad("not the kernel header"); width = length($0); next }
 		state == 0 && $0 == "" { state = 1; next }
 		state == 0 {
 			if (NF != cols) bad("row has " NF " columns, not " cols)
 			if (length($0) != width) bad("row is " length($0) " wide, header " width)
-			for (i = 1; i <= NF; i++) { if ($i !~ /^[0-9]+$/) bad("not a number: " $i); sum[i] += $i }
+			for (i = 1; i <= NF; i++) {
+				if ($i !~ /^[0-9]+$/) bad("not a number: " $i)
+				sum[i] += $i
+			}
 			rows++; next
 		}
 		state == 1 {
@@ -100,14 +116,17 @@ check_table() {
 			c = 3
 			for (i = 2; i <= NF; i++) {
 				if (c == cols - 1) c++
-				if ($i != sum[c]) bad("Total column " c " is " $i ", rows sum to " sum[c])
+				if ($i != sum[c]) bad("Total col " c ": " $i ", sum " sum[c])
 				c++
 			}
 			pages = $(NF - 1); used = $(NF - 2); state = 2; next
 		}
 		{ bad("text after Total") }
-		END { if (err) exit 1; if (state != 2) { print FILENAME ": no Total row" > "/dev/stderr"; exit 1 }
-		      print pages, used, rows }' "$1"
+		END {
+			if (err) exit 1
+			if (state != 2) { print FILENAME ": no Total row" > "/dev/stderr"; exit 1 }
+			print pages, used, rows
+		}' "$1"
 }
 
 # snap NAME: one read (one open, so one snapshot) of a stats file into a

@@ -38,7 +38,8 @@ echo 1 >"$S/compact"
 
 used1=$(mm mem_used_total)
 pc1=$(mm pages_compacted)
-echo "compaction: mem_used_total $used0 -> $used1, pages_compacted $pc0 -> $pc1, freeable was $freeable"
+echo "compaction: mem_used_total $used0 -> $used1, pages_compacted $pc0 -> $pc1," \
+	"freeable was $freeable"
 [ "$pc1" -gt 0 ] || fail "compaction freed nothing"
 [ "$used1" -lt "$used0" ] || fail "mem_used_total did not drop"
 assert_eq $((used0 - used1)) $(((pc1 - pc0) * 4096)) "mem_used drop == pages_compacted gain"

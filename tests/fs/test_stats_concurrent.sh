@@ -49,7 +49,8 @@ for ((r = 0; r < ROUNDS; r++)); do
 		and .zsmalloc.total.obj_used == .pool.pool_objects
 		and ([.zsmalloc.classes[].pages_used] | add) == .zsmalloc.total.pages_used
 		and .mm_stat.mem_used_max >= .mm_stat.mem_used_total' "$json" >/dev/null ||
-		fail "round $r: stats.json does not reconcile: $(jq -c '.mm_stat, .zsmalloc.total' "$json")"
+		fail "round $r: stats.json does not reconcile:" \
+			"$(jq -c '.mm_stat, .zsmalloc.total' "$json")"
 	check_table "$(snap classes)" "$CLASSES_HEADER" $CLASSES_COLS >/dev/null ||
 		fail "round $r: classes (2nd) rows do not sum to Total"
 	rm -f "$WORK"/classes.* "$WORK"/fullness.* "$WORK"/stats.json.*
@@ -65,7 +66,8 @@ assert_eq $((pages * 4096)) "$(mm mem_used_total)" "idle: classes Total x 4096 =
 stored=$(pool_key 'pages stored')
 same=$(pool_key 'same-filled pages')
 assert_eq "$objs" $((stored - same)) "idle: obj_used == pages stored - same-filled"
-on_disk=$(find "$MNT/w1" "$MNT/w2" -type f -printf '%s\n' | awk '{ s += $1 / 4096 } END { print s + 0 }')
+on_disk=$(find "$MNT/w1" "$MNT/w2" -type f -printf '%s\n' |
+	awk '{ s += $1 / 4096 } END { print s + 0 }')
 assert_eq "$stored" "$on_disk" "idle: pages stored == pages in the files"
 stats_umount
 echo "stats under writers: ok ($ROUNDS rounds)"

@@ -14,10 +14,16 @@ check_zram_line() {
 		NF != cols { print FILENAME ": " NF " columns, want " cols > "/dev/stderr"; exit 1 }
 		{ want = ""
 		  for (i = 1; i <= NF; i++) {
-			if ($i !~ /^[0-9]+$/) { print FILENAME ": not a number: " $i > "/dev/stderr"; exit 1 }
+			if ($i !~ /^[0-9]+$/) {
+				print FILENAME ": not a number: " $i > "/dev/stderr"
+				exit 1
+			}
 			want = want (i > 1 ? " " : "") sprintf("%8s", $i)
 		  }
-		  if ($0 != want) { print FILENAME ": [" $0 "] is not [" want "]" > "/dev/stderr"; exit 1 } }' \
+		  if ($0 != want) {
+			print FILENAME ": [" $0 "] is not [" want "]" > "/dev/stderr"
+			exit 1
+		  } }' \
 		"$file" || fail "$file does not have zram's layout"
 }
 
@@ -31,8 +37,8 @@ fill "$MNT/same" 3 same
 fill "$MNT/rand" 2 random
 
 # The directory lists the zsmalloc files, and only those.
-assert_eq "$(ls "$S" | sort | tr '\n' ' ')" "classes compact fullness io_stat mm_stat pool stats.json " \
-	"zsmalloc stats files"
+assert_eq "$(ls "$S" | sort | tr '\n' ' ')" \
+	"classes compact fullness io_stat mm_stat pool stats.json " "zsmalloc stats files"
 [ ! -e "$S/zbud" ] || fail "zsmalloc mount has a zbud file"
 
 check_zram_line "$(snap mm_stat)" 9
@@ -60,8 +66,8 @@ awk 'NR > 1 && NF == 18 { if ($1 <= ci || $2 <= cs) exit 1; ci = $1; cs = $2 }
 
 # pool: "key: value" lines, then the counters by name.
 pool=$(snap pool)
-awk 'NF && !/^[a-z][a-z_ -]*: [^ ].*$/ { print "bad pool line: " $0 > "/dev/stderr"; exit 1 }' "$pool" ||
-	fail "pool layout"
+awk 'NF && !/^[a-z][a-z_ -]*: [^ ].*$/ { print "bad line: " $0 > "/dev/stderr"; exit 1 }' \
+	"$pool" || fail "pool layout"
 for key in backend compressor files 'pages stored' 'same-filled pages' 'huge pages' \
 	'bytes before compression' 'bytes after compression' 'pool bytes' ratio overhead \
 	compactions 'objects mapped now' 'gauge pages_stored' 'total pages_written' \
@@ -99,10 +105,12 @@ awk '
 	function bad(m) { print "zbud: " m ": [" $0 "]" > "/dev/stderr"; exit 1 }
 	state == 0 && $0 == "" { state = 1; next }
 	state == 0 { if (NF != 2 || $2 !~ /^[0-9]+$/) bad("bad line"); v[$1] = $2; next }
-	state == 1 { if ($1 != "free_chunks" || $2 != "unbuddied") bad("bad header"); state = 2; next }
+	state == 1 { if ($1 != "free_chunks" || $2 != "unbuddied") bad("bad header")
+		     state = 2; next }
 	state == 2 && $0 == "" { state = 3; next }
 	state == 2 { if ($1 < 1 || $1 > 63 || $2 < 1) bad("bad row"); sum += $2; next }
-	state == 3 { if ($1 != "Total" || $2 != sum || $2 != v["unbuddied"]) bad("bad Total"); state = 4; next }
+	state == 3 { if ($1 != "Total" || $2 != sum || $2 != v["unbuddied"]) bad("bad Total")
+		     state = 4; next }
 	{ bad("text after Total") }
 	END { if (state != 4) bad("incomplete");
 	      if (v["pages"] != v["buddied"] + v["unbuddied"]) bad("pages != buddied + unbuddied");

@@ -36,14 +36,15 @@ chmod 666 "$MNT/open"
 fill "$MNT/closed" 2 same
 chmod 600 "$MNT/closed"
 want="logical=8192 stored=0 compressed=0 same=2 huge=0 holes=0 ratio=inf"
-assert_eq "$(as_nobody getfattr --absolute-names --only-values -n user.zpool.stat "$MNT/open")" "$want" \
-	"nobody reads the xattr of a readable file"
+got=$(as_nobody getfattr --absolute-names --only-values -n user.zpool.stat "$MNT/open") ||
+	fail "nobody cannot read the xattr of a readable file"
+assert_eq "$got" "$want" "nobody reads the xattr of a readable file"
 as_nobody getfattr --absolute-names -d "$MNT/open" 2>/dev/null | grep -q '^user.zpool.stat=' ||
 	fail "getfattr --absolute-names -d does not list user.zpool.stat"
 if as_nobody getfattr --absolute-names -n user.zpool.stat "$MNT/closed" >/dev/null 2>&1; then
 	fail "nobody read the xattr of a file it cannot read"
 fi
-assert_eq "$(getfattr --absolute-names --only-values -n user.zpool.stat "$MNT/closed")" "$want" "root reads it"
+assert_eq "$(zstat "$MNT/closed")" "$want" "root reads it"
 
 for who in root nobody; do
 	run=()
@@ -58,9 +59,11 @@ done
 # Without write permission on the file the answer may be EACCES instead; it still fails.
 for op in "-n user.zpool.stat -v x" "-x user.zpool.stat"; do
 	# shellcheck disable=SC2086
-	if as_nobody setfattr $op "$MNT/closed" 2>/dev/null; then fail "nobody setfattr $op on closed"; fi
+	if as_nobody setfattr $op "$MNT/closed" 2>/dev/null; then
+		fail "nobody setfattr $op on closed"
+	fi
 done
-assert_eq "$(getfattr --absolute-names --only-values -n user.zpool.stat "$MNT/open")" "$want" "xattr unchanged"
-assert_eq "$(getfattr --absolute-names --only-values -n user.zpool.stat "$MNT/closed")" "$want" "xattr unchanged"
+assert_eq "$(zstat "$MNT/open")" "$want" "xattr unchanged"
+assert_eq "$(zstat "$MNT/closed")" "$want" "xattr unchanged"
 stats_umount
 echo "stats permissions: ok"

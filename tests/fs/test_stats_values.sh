@@ -41,7 +41,8 @@ run_backend() {
 	stats_mount -o "backend=$backend,comp=lz4,mem_limit=64m"
 
 	# A fresh mount: everything zero but the limit.
-	for f in orig_data_size compr_data_size same_pages pages_compacted huge_pages huge_pages_since; do
+	for f in orig_data_size compr_data_size same_pages pages_compacted huge_pages \
+		huge_pages_since; do
 		assert_eq "$(mm $f)" 0 "fresh mount: $f"
 	done
 	assert_eq "$(mm mem_limit)" $((64 << 20)) "mem_limit"
@@ -77,8 +78,8 @@ run_backend() {
 	assert_eq "$(pool_key 'pages stored')" $((SAME + RAND + CORPUS)) "pool: pages stored"
 	assert_eq "$(pool_key 'same-filled pages')" $SAME "pool: same-filled pages"
 	assert_eq "$(pool_key 'huge pages')" $RAND "pool: huge pages"
-	assert_eq "$(pool_key 'bytes before compression')" $(((SAME + RAND + CORPUS) * 4096)) "pool: before"
-	assert_eq "$(pool_key 'bytes after compression')" $((RAND * 4096 + corpus_lz4)) "pool: after"
+	assert_eq "$(pool_key 'bytes before compression')" $(((SAME + RAND + CORPUS) * 4096)) before
+	assert_eq "$(pool_key 'bytes after compression')" $((RAND * 4096 + corpus_lz4)) after
 	assert_eq "$(pool_key 'pool bytes')" "$used" "pool: pool bytes"
 	assert_eq "$(pool_key overhead)" $((used - RAND * 4096 - corpus_lz4)) "pool: overhead"
 	assert_eq "$(pool_key 'objects mapped now')" 0 "pool: objects mapped now"
@@ -93,40 +94,42 @@ run_backend() {
 		.version == 1 and .counters.same_pages == $same and .counters.huge_pages == $rand
 		and .counters.pages_stored == $pages and .mm_stat.same_pages == $same
 		and .mm_stat.orig_data_size == $pages * 4096
-		and .mm_stat.mem_used_total == .pool.pool_bytes + .pool.raw_bytes' "$json" >/dev/null ||
-		fail "stats.json values: $(cat "$json")"
+		and .mm_stat.mem_used_total == .pool.pool_bytes + .pool.raw_bytes' "$json" \
+		>/dev/null || fail "stats.json values: $(cat "$json")"
 
 	if [ "$backend" = zsmalloc ]; then
 		# Total pages_used x 4096 == mem_used_total, objects == pages stored
 		# minus same-filled ones (those live in the page table, not the pool).
-		t=$(check_table "$(snap classes)" "$CLASSES_HEADER" $CLASSES_COLS) || fail "classes layout"
+		t=$(check_table "$(snap classes)" "$CLASSES_HEADER" $CLASSES_COLS) ||
+			fail "classes layout"
 		read -r pages objs rows <<<"$t"
 		assert_eq $((pages * 4096)) "$(mm mem_used_total)" "classes Total pages_used x 4096"
 		assert_eq "$objs" $((RAND + CORPUS)) "classes Total obj_used"
 		[ "$rows" -gt 100 ] || fail "classes has only $rows rows"
-		t=$(check_table "$(snap fullness)" "$FULLNESS_HEADER" $FULLNESS_COLS) || fail "fullness layout"
+		t=$(check_table "$(snap fullness)" "$FULLNESS_HEADER" $FULLNESS_COLS) ||
+			fail "fullness layout"
 		read -r pages objs rows <<<"$t"
-		assert_eq $((pages * 4096)) "$(mm mem_used_total)" "fullness Total pages_used x 4096"
+		assert_eq $((pages * 4096)) "$(mm mem_used_total)" "fullness Total x 4096"
 		assert_eq "$objs" $((RAND + CORPUS)) "fullness Total obj_used"
 		jq -e --argjson objs $((RAND + CORPUS)) '
 			.zsmalloc.total.obj_used == $objs and .zsmalloc.obj_used == $objs
 			and .zsmalloc.total.pages_used * 4096 == .mm_stat.mem_used_total' "$json" \
-			>/dev/null || fail "stats.json zsmalloc totals: $(jq -c .zsmalloc.total "$json")"
+			>/dev/null || fail "stats.json totals: $(jq -c .zsmalloc.total "$json")"
 	else
 		jq -e --argjson min $((RAND + CORPUS)) '
-			.zbud.objects >= $min and .zbud.pages == .zbud.buddied + .zbud.unbuddied_total
-			and .zbud.pages * 4096 + .pool.raw_bytes == .mm_stat.mem_used_total' "$json" \
+			.zbud.objects >= $min
+			and .zbud.pages == .zbud.buddied + .zbud.unbuddied_total
+			and .zbud.pages * 4096 + .pool.raw_bytes
+			    == .mm_stat.mem_used_total' "$json" \
 			>/dev/null || fail "stats.json zbud: $(jq -c .zbud "$json")"
 		[ -e "$S/zbud" ] || fail "zbud mount has no zbud file"
 	fi
 
 	# Each file's own account.
-	assert_eq "$(getfattr --absolute-names --only-values -n user.zpool.stat "$MNT/same")" \
-		"logical=$((SAME * 4096)) stored=0 compressed=0 same=$SAME huge=0 holes=0 ratio=inf" \
-		"user.zpool.stat of same"
-	assert_eq "$(getfattr --absolute-names --only-values -n user.zpool.stat "$MNT/rand")" \
-		"logical=$((RAND * 4096)) stored=$((RAND * 4096)) compressed=0 same=0 huge=$RAND holes=0 ratio=1.00" \
-		"user.zpool.stat of rand"
+	assert_eq "$(zstat "$MNT/same")" "logical=$((SAME * 4096)) stored=0 compressed=0\
+ same=$SAME huge=0 holes=0 ratio=inf" "user.zpool.stat of same"
+	assert_eq "$(zstat "$MNT/rand")" "logical=$((RAND * 4096)) stored=$((RAND * 4096))\
+ compressed=0 same=0 huge=$RAND holes=0 ratio=1.00" "user.zpool.stat of rand"
 	assert_eq "$(xattr "$MNT/corpus" stored)" "$corpus_lz4" "corpus stored"
 	assert_eq "$(xattr "$MNT/corpus" compressed)" $CORPUS "corpus compressed"
 	assert_eq "$(xattr "$MNT/corpus" logical)" $((CORPUS * 4096)) "corpus logical"
@@ -147,13 +150,14 @@ run_backend() {
 	# zsmalloc gives the raw pages' class pages back; zbud frees a page only
 	# when both of its buddies are gone, which other files may still hold.
 	if [ "$backend" = zsmalloc ]; then
-		[ "$(mm mem_used_total)" -lt "$used" ] || fail "mem_used_total did not drop after rm"
+		[ "$(mm mem_used_total)" -lt "$used" ] || fail "mem_used_total did not drop"
 	else
 		[ "$(mm mem_used_total)" -le "$used" ] || fail "mem_used_total grew after rm"
 	fi
 	[ "$(mm mem_used_max)" -ge "$used" ] || fail "mem_used_max forgot the peak"
 	if [ "$backend" = zsmalloc ]; then
-		t=$(check_table "$(snap classes)" "$CLASSES_HEADER" $CLASSES_COLS) || fail "classes layout"
+		t=$(check_table "$(snap classes)" "$CLASSES_HEADER" $CLASSES_COLS) ||
+			fail "classes layout"
 		read -r pages objs rows <<<"$t"
 		assert_eq "$objs" $CORPUS "obj_used after rm"
 		assert_eq $((pages * 4096)) "$(mm mem_used_total)" "pages_used x 4096 after rm"

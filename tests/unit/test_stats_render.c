@@ -497,7 +497,8 @@ static void test_json(void **state)
 	s = render(f, "stats.json");
 
 	/* Every counter of the one list is there, under its name, with its value. */
-	n = snprintf(check, sizeof(check), "d['version'] == 1 and sorted(d['counters']) == sorted([");
+	n = snprintf(check, sizeof(check),
+		     "d['version'] == 1 and sorted(d['counters']) == sorted([");
 #define NAME(name, kind, desc) n += snprintf(check + n, sizeof(check) - n, "'%s',", #name);
 	ZFS_COUNTERS(NAME)
 #undef NAME
@@ -506,7 +507,8 @@ static void test_json(void **state)
 		 " and d['compressor'] == 'zstd \"quoted\"\\\\'"
 		 " and d['backend'] == 'zsmalloc'"
 		 " and len(d['mm_stat']) == 9"
-		 " and d['zsmalloc']['total']['pages_used'] * 4096 == d['mm_stat']['mem_used_total']"
+		 " and d['zsmalloc']['total']['pages_used'] * 4096"
+		 "     == d['mm_stat']['mem_used_total']"
 		 " and sum(c['obj_used'] for c in d['zsmalloc']['classes']) == 100"
 		 " and sum(c['pages_used'] for c in d['zsmalloc']['classes'])"
 		 "     == d['zsmalloc']['total']['pages_used']"
@@ -562,9 +564,10 @@ static void test_pool_file(void **state)
 	assert_non_null(strstr(s, want));
 	assert_non_null(strstr(s, "objects stored: 10\n"));
 	/* Every counter of the list appears by name. */
-#define LINE(name, kind, desc)                                                          \
-	snprintf(want, sizeof(want), "\n%s %s: %lu\n", ZFS_##kind == ZFS_GAUGE ? "gauge" : "total", \
-		 #name, atomic_load(&f->counters.name));                                   \
+#define LINE(name, kind, desc)                                                    \
+	snprintf(want, sizeof(want), "\n%s %s: %lu\n",                              \
+		 ZFS_##kind == ZFS_GAUGE ? "gauge" : "total", #name,                 \
+		 atomic_load(&f->counters.name));                                    \
 	assert_non_null(strstr(s, want));
 	ZFS_COUNTERS(LINE)
 #undef LINE
@@ -648,12 +651,14 @@ static void test_xattr(void **state)
 	u = (struct zfs_file_usage){ 3 * 4096, 0, 0, 2, 0, 1 };
 	n = zfs_stats_file_xattr(&u, buf, sizeof(buf));
 	buf[n] = 0;
-	assert_string_equal(buf, "logical=12288 stored=0 compressed=0 same=2 huge=0 holes=1 ratio=inf");
+	assert_string_equal(buf,
+			    "logical=12288 stored=0 compressed=0 same=2 huge=0 holes=1 ratio=inf");
 
 	u = (struct zfs_file_usage){ 0 };
 	n = zfs_stats_file_xattr(&u, buf, sizeof(buf));
 	buf[n] = 0;
-	assert_string_equal(buf, "logical=0 stored=0 compressed=0 same=0 huge=0 holes=0 ratio=0.00");
+	assert_string_equal(buf,
+			    "logical=0 stored=0 compressed=0 same=0 huge=0 holes=0 ratio=0.00");
 
 	/* Rounding to two places, and no overflow at the extremes. */
 	u = (struct zfs_file_usage){ 4096, 4096 * 3, 0, 0, 3, 0 };
@@ -719,8 +724,10 @@ static void test_snapshot_under_writers(void **state)
 		s = render(f, "stats.json");
 		if (r % 10 == 0)
 			json_check(s, "d['zsmalloc']['total']['pages_used'] * 4096"
-				      " == d['mm_stat']['mem_used_total'] == d['pool']['pool_bytes']"
-				      " and d['zsmalloc']['total']['obj_used'] == d['zsmalloc']['obj_used']");
+				      " == d['mm_stat']['mem_used_total']"
+				      " == d['pool']['pool_bytes']"
+				      " and d['zsmalloc']['total']['obj_used']"
+				      "     == d['zsmalloc']['obj_used']");
 		free(s);
 	}
 	for (int i = 0; i < 2; i++) {
