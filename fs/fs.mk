@@ -19,7 +19,9 @@ $(BUILD)/zpoolfs: $(FS_OBJS) $(LIB_A)
 PROGRAMS += $(BUILD)/zpoolfs
 
 # The filesystem's tests (each mounts a real zpoolfs; see tests/fs/lib.sh).
-FS_TESTS += tests/fs/test_basic.sh tests/fs/test_diff.sh
+FS_TESTS += tests/fs/test_basic.sh tests/fs/test_diff.sh tests/fs/test_data.sh \
+	tests/fs/test_sparse.sh tests/fs/test_fallocate.sh tests/fs/test_xattr.sh \
+	tests/fs/test_badopts.sh tests/fs/test_mount.sh
 
 # The statistics files' tests (tests/fs/test_stats*.sh) are listed here:
 FS_TESTS += $(sort $(wildcard tests/fs/test_stats*.sh))

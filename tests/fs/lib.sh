@@ -74,6 +74,7 @@ as_nobody() {
 
 zfs_cleanup() {
 	local rc=$? m p
+	cd /	# a shell inside a mount would keep it busy
 	for p in $(jobs -p); do
 		# Only our helpers, not the daemons (zfs_umount stops those).
 		case " ${ZFS_PID[*]} " in *" $p "*) ;; *) kill "$p" 2>/dev/null || true ;; esac
@@ -177,5 +178,18 @@ zfs_mounted() {
 
 # zfs_stat_field FILE FIELD: one xattr field of user.zpool.stat (e.g. stored).
 zfs_stat_field() {
-	getfattr --only-values -n user.zpool.stat "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+	getfattr --absolute-names --only-values -n user.zpool.stat "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+# zfs_wait_empty MNT [SECONDS]: wait until the pool stores no file page (the
+# kernel forgets unlinked inodes asynchronously). Return: 1 on timeout.
+zfs_wait_empty() {
+	local i orig compr
+	for ((i = 0; i < ${2:-10} * 20; i++)); do
+		read -r orig compr _ <"$1/.zpool/mm_stat"
+		[ "$orig $compr" = "0 0" ] && return 0
+		sleep 0.05
+	done
+	echo "pool still stores $orig bytes ($compr compressed)" >&2
+	return 1
 }
