@@ -13,13 +13,32 @@
 
 #include "probes.h"
 
-#define ZPOOL_SEMAPHORE(name) \
-	__attribute__((section(".probes"), used)) unsigned short zpool_##name##_semaphore
+/*
+ * One aligned 8-byte word holding the four 2-byte semaphores, in the order
+ * probes.h's comment gives; written in assembly because C cannot give one
+ * object several names at fixed offsets. Each semaphore keeps its own symbol,
+ * the one sdt.h's notes name and the kernel's uprobe reference counter uses.
+ */
+#define SEMAPHORE(name)                                                                    \
+	"\t.globl zpool_" #name "_semaphore\n"                                               \
+	"\t.hidden zpool_" #name "_semaphore\n"                                              \
+	"\t.type zpool_" #name "_semaphore, @object\n"                                       \
+	"\t.size zpool_" #name "_semaphore, 2\n"                                             \
+	"zpool_" #name "_semaphore:\n"                                                        \
+	"\t.2byte 0\n"
 
-ZPOOL_SEMAPHORE(map_entry);
-ZPOOL_SEMAPHORE(map_return);
-ZPOOL_SEMAPHORE(unmap_entry);
-ZPOOL_SEMAPHORE(unmap_return);
+__asm__(".pushsection .probes, \"aw\", @progbits\n"
+	"\t.balign 8\n"
+	"\t.globl zpool_probe_semaphores\n"
+	"\t.hidden zpool_probe_semaphores\n"
+	"\t.type zpool_probe_semaphores, @object\n"
+	"\t.size zpool_probe_semaphores, 8\n"
+	"zpool_probe_semaphores:\n"
+	SEMAPHORE(map_entry)
+	SEMAPHORE(map_return)
+	SEMAPHORE(unmap_entry)
+	SEMAPHORE(unmap_return)
+	".popsection\n");
 
 __thread unsigned long long zpool_trace_start;
 

@@ -33,8 +33,9 @@
  * pair, and the latencies it sees are the calls' own.
  *
  * Each probe has a semaphore that the kernel raises while a tracer is
- * attached, so an untraced process pays a few predicted-not-taken branches
- * per call and never evaluates the arguments nor reads the clock. Built with
+ * attached, so an untraced process pays one compare and one predicted-not-
+ * taken branch per probe site, and never evaluates the arguments nor reads
+ * the clock. Built with
  * ZPOOL_NO_PROBES (make PROBES=0) every helper below is an empty inline twin.
  *
  * ZPOOL_PROBE_ON(name) tells a call site whether trace_<name>() must run, so
@@ -64,11 +65,18 @@
 #define _SDT_NOP .nops 5
 #endif
 
-/* Semaphores live in the .probes section, defined once in probes.c. */
-extern unsigned short zpool_map_entry_semaphore;
-extern unsigned short zpool_map_return_semaphore;
-extern unsigned short zpool_unmap_entry_semaphore;
-extern unsigned short zpool_unmap_return_semaphore;
+/*
+ * The four semaphores live in the .probes section, defined in probes.c as one
+ * aligned 8-byte word (map_entry, map_return, unmap_entry, unmap_return, two
+ * bytes each), so that the fast path of every probe site is one compare of
+ * that word with zero. Hidden: reached without the GOT from libzpool.so.
+ */
+#define ZPOOL_HIDDEN __attribute__((visibility("hidden")))
+extern unsigned short zpool_map_entry_semaphore ZPOOL_HIDDEN;
+extern unsigned short zpool_map_return_semaphore ZPOOL_HIDDEN;
+extern unsigned short zpool_unmap_entry_semaphore ZPOOL_HIDDEN;
+extern unsigned short zpool_unmap_return_semaphore ZPOOL_HIDDEN;
+extern unsigned long long zpool_probe_semaphores ZPOOL_HIDDEN;
 
 /*
  * Start of the map or unmap call running on this thread (they never nest),
@@ -84,7 +92,9 @@ void zpool_trace_take_map(unsigned long handle, unsigned long long *start,
 
 #define ZPOOL_SEMA(name) zpool_##name##_semaphore
 #define ZPOOL_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define ZPOOL_PROBE_ON(name) ZPOOL_UNLIKELY(zpool_probe_on_##name())
+/* Any tracer at all? The one test an untraced call pays at each site. */
+#define ZPOOL_TRACED() ZPOOL_UNLIKELY(zpool_probe_semaphores != 0)
+#define ZPOOL_PROBE_ON(name) (ZPOOL_TRACED() && zpool_probe_on_##name())
 
 static inline int zpool_probe_on_map_entry(void)
 {
@@ -117,10 +127,12 @@ static inline unsigned long long zpool_trace_elapsed(unsigned long long *start)
 static inline void trace_map_entry(int backend, unsigned int pool_id, unsigned long handle,
 				   unsigned long size, int mode, int straddle)
 {
-	if (ZPOOL_UNLIKELY(ZPOOL_SEMA(map_entry)))
+	if (!ZPOOL_TRACED())
+		return;
+	if (ZPOOL_SEMA(map_entry))
 		STAP_PROBE6(zpool, map_entry, backend, pool_id, handle, size, mode, straddle);
 	/* After the entry probe, so that its kernel entry is not counted. */
-	if (ZPOOL_PROBE_ON(map_return))
+	if (zpool_probe_on_map_return())
 		zpool_trace_start = zpool_trace_clock();
 }
 
@@ -142,9 +154,11 @@ static inline void trace_map_return(int backend, unsigned int pool_id, unsigned 
 static inline void trace_unmap_entry(int backend, unsigned int pool_id, unsigned long handle,
 				     unsigned long size, int mode, int straddle)
 {
-	if (ZPOOL_UNLIKELY(ZPOOL_SEMA(unmap_entry)))
+	if (!ZPOOL_TRACED())
+		return;
+	if (ZPOOL_SEMA(unmap_entry))
 		STAP_PROBE6(zpool, unmap_entry, backend, pool_id, handle, size, mode, straddle);
-	if (ZPOOL_PROBE_ON(unmap_return))
+	if (zpool_probe_on_unmap_return())
 		zpool_trace_start = zpool_trace_clock();
 }
 

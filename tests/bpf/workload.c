@@ -7,7 +7,9 @@
  *	        (these maps happen before the measured window)
  *	-g:     print "ready" and wait for a line on stdin (the tracer attaches)
  *	window: every thread makes PAIRS map/unmap pairs over its own objects,
- *	        cycling the modes RW, RO, WO (zbud has no modes: RW)
+ *	        cycling the modes RW, RO, WO (zbud has no modes: RW); with -c
+ *	        each mapping copies the whole object in or out, as zpoolfs does,
+ *	        otherwise it touches one byte
  *	report: one JSON line: the allocator's own map/unmap counts over the
  *	        window, this program's count per class size and per mode, the
  *	        wall and CPU time taken.
@@ -38,6 +40,7 @@ static struct {
 	int threads;
 	int objects;
 	int wait_go;
+	int copy;		/* -c: copy the whole object in or out, as a real user does */
 	int nsizes;
 	size_t sizes[MAX_SIZES];
 } opt = {
@@ -55,6 +58,7 @@ struct worker {
 	pthread_t tid;
 	unsigned long *handles;
 	unsigned char *last;		/* byte last written to each object */
+	unsigned char buf[4096];	/* what -c copies from and to */
 	unsigned long by_mode[NR_MODES];
 	unsigned long by_size_idx[MAX_SIZES];
 	long errors;
@@ -152,7 +156,11 @@ static void *run_worker(void *arg)
 		if (mode == ZS_MM_RO) {
 			if (p[0] != w->last[o])
 				w->errors++;
+			if (opt.copy)
+				memcpy(w->buf, p, opt.sizes[o % opt.nsizes]);
 		} else {
+			if (opt.copy)
+				memcpy(p, w->buf, opt.sizes[o % opt.nsizes]);
 			w->last[o] = (unsigned char)(i * 7 + 1);
 			p[0] = w->last[o];
 		}
@@ -196,7 +204,7 @@ static long parse_num(const char *s, long min, long max, const char *what)
 static void usage(void)
 {
 	fprintf(stderr, "usage: workload [-B zsmalloc|zbud] [-n PAIRS] [-t THREADS] "
-			"[-o OBJECTS] [-s SIZE,SIZE...] [-g]\n");
+			"[-o OBJECTS] [-s SIZE,SIZE...] [-g] [-c]\n");
 	exit(64);
 }
 
@@ -216,7 +224,7 @@ int main(int argc, char **argv)
 	double t0, t1, cpu0, cpu1;
 	int c, err;
 
-	while ((c = getopt(argc, argv, "B:n:t:o:s:g")) != -1) {
+	while ((c = getopt(argc, argv, "B:n:t:o:s:gc")) != -1) {
 		switch (c) {
 		case 'B':
 			if (!strcmp(optarg, "zbud"))
@@ -242,6 +250,9 @@ int main(int argc, char **argv)
 			break;
 		case 'g':
 			opt.wait_go = 1;
+			break;
+		case 'c':
+			opt.copy = 1;
 			break;
 		default:
 			usage();
