@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The USDT probes themselves: libzpool.so and a binary linking libzpool.a both
-# carry the four zpool probes with their argument counts, each guarded by a
+# The USDT probes themselves: libzpool.so and the binaries linking libzpool.a
+# (the workload, zpoolfs) carry the four zpool probes with their argument counts, each guarded by a
 # semaphore inside the .probes section; bpftrace lists them; and at run time
 # the semaphore of zpool:unmap_return is raised (once per probe site) while
 # zmaplat is attached and back to 0 once Ctrl-C has detached it.
@@ -45,6 +45,9 @@ PY
 
 check_notes "$BUILD/libzpool.so"
 check_notes "$WORKLOAD"
+# zpoolfs links libzpool.a: its probes are in the zpoolfs binary itself.
+[ -x "$BUILD/zpoolfs" ] || fail "$BUILD/zpoolfs not built"
+check_notes "$BUILD/zpoolfs"
 
 bpftrace -l "usdt:$WORKLOAD:zpool:*" >"$T/list" 2>/dev/null || true
 for p in map_entry map_return unmap_entry unmap_return; do
