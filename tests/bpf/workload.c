@@ -9,7 +9,9 @@
  *	window: every thread makes PAIRS map/unmap pairs over its own objects,
  *	        cycling the modes RW, RO, WO (zbud has no modes: RW); with -c
  *	        each mapping copies the whole object in or out, as zpoolfs does,
- *	        otherwise it touches one byte
+ *	        otherwise it touches one byte; with -k NEST a thread maps NEST
+ *	        objects before unmapping them (zsmalloc lets a thread hold one
+ *	        straddling mapping only: use sizes that divide 4096 then)
  *	report: one JSON line: the allocator's own map/unmap counts over the
  *	        window, this program's count per class size and per mode, the
  *	        wall and CPU time taken.
@@ -41,12 +43,14 @@ static struct {
 	int objects;
 	int wait_go;
 	int copy;		/* -c: copy the whole object in or out, as a real user does */
+	int nest;		/* -k: mappings a thread holds at once */
 	int nsizes;
 	size_t sizes[MAX_SIZES];
 } opt = {
 	.pairs = 100000,
 	.threads = 1,
 	.objects = 64,
+	.nest = 1,
 	.nsizes = 5,
 	.sizes = { 100, 700, 1500, 3000, 4000 },
 };
@@ -143,30 +147,44 @@ static int setup_worker(struct worker *w)
 	return 0;
 }
 
+/* Map object @o in @mode, check or write it; return the mapping. */
+static unsigned char *map_and_touch(struct worker *w, long i, int o, int mode)
+{
+	unsigned char *p = map_obj(w->handles[o], mode);
+
+	if (mode == ZS_MM_RO) {
+		if (p[0] != w->last[o])
+			w->errors++;
+		if (opt.copy)
+			memcpy(w->buf, p, opt.sizes[o % opt.nsizes]);
+	} else {
+		if (opt.copy)
+			memcpy(p, w->buf, opt.sizes[o % opt.nsizes]);
+		w->last[o] = (unsigned char)(i * 7 + 1);
+		p[0] = w->last[o];
+	}
+	w->by_mode[mode]++;
+	w->by_size_idx[o % opt.nsizes]++;
+	return p;
+}
+
 static void *run_worker(void *arg)
 {
 	struct worker *w = arg;
 
 	pthread_barrier_wait(&start_line);
-	for (long i = 0; i < opt.pairs; i++) {
-		int o = (int)(i % opt.objects);
-		int mode = opt.zbud ? ZS_MM_RW : (int)((i / opt.objects) % NR_MODES);
-		unsigned char *p = map_obj(w->handles[o], mode);
+	/* -k NEST: map NEST objects, then unmap them, the last mapped first. */
+	for (long i = 0; i < opt.pairs; i += opt.nest) {
+		int k = opt.pairs - i < opt.nest ? (int)(opt.pairs - i) : opt.nest;
 
-		if (mode == ZS_MM_RO) {
-			if (p[0] != w->last[o])
-				w->errors++;
-			if (opt.copy)
-				memcpy(w->buf, p, opt.sizes[o % opt.nsizes]);
-		} else {
-			if (opt.copy)
-				memcpy(p, w->buf, opt.sizes[o % opt.nsizes]);
-			w->last[o] = (unsigned char)(i * 7 + 1);
-			p[0] = w->last[o];
+		for (int j = 0; j < k; j++) {
+			int o = (int)((i + j) % opt.objects);
+			int mode = opt.zbud ? ZS_MM_RW : (int)(((i + j) / opt.objects) % NR_MODES);
+
+			map_and_touch(w, i + j, o, mode);
 		}
-		unmap_obj(w->handles[o]);
-		w->by_mode[mode]++;
-		w->by_size_idx[o % opt.nsizes]++;
+		for (int j = k - 1; j >= 0; j--)
+			unmap_obj(w->handles[(i + j) % opt.objects]);
 	}
 	return NULL;
 }
@@ -204,7 +222,7 @@ static long parse_num(const char *s, long min, long max, const char *what)
 static void usage(void)
 {
 	fprintf(stderr, "usage: workload [-B zsmalloc|zbud] [-n PAIRS] [-t THREADS] "
-			"[-o OBJECTS] [-s SIZE,SIZE...] [-g] [-c]\n");
+			"[-o OBJECTS] [-s SIZE,SIZE...] [-k NEST] [-g] [-c]\n");
 	exit(64);
 }
 
@@ -224,7 +242,7 @@ int main(int argc, char **argv)
 	double t0, t1, cpu0, cpu1;
 	int c, err;
 
-	while ((c = getopt(argc, argv, "B:n:t:o:s:gc")) != -1) {
+	while ((c = getopt(argc, argv, "B:n:t:o:s:gck:")) != -1) {
 		switch (c) {
 		case 'B':
 			if (!strcmp(optarg, "zbud"))
@@ -254,12 +272,19 @@ int main(int argc, char **argv)
 		case 'c':
 			opt.copy = 1;
 			break;
+		case 'k':
+			opt.nest = parse_num(optarg, 1, 64, "nesting");
+			break;
 		default:
 			usage();
 		}
 	}
 	if (optind != argc)
 		usage();
+	if (opt.nest > opt.objects) {
+		fprintf(stderr, "workload: -k %d needs at least as many objects (-o)\n", opt.nest);
+		return 64;
+	}
 
 	if (opt.zbud)
 		zb = zbud_create_pool(NULL);
