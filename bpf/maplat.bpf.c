@@ -40,11 +40,10 @@ const volatile bool targ_hold = false;
 const volatile __u64 targ_unit_ns = 1;	/* histogram unit: 1, 1000 or 1000000 ns */
 
 /*
- * Written by user space: the generation to fill (see maplat.h), and the
- * CLOCK_MONOTONIC time just before attaching. A start older than that is a
- * leftover of an earlier tracing session in the process, not ours to time.
+ * Written by user space: the CLOCK_MONOTONIC time just before attaching. A
+ * start older than that is a leftover of an earlier tracing session in the
+ * process, not ours to time.
  */
-__u32 cur_gen = 0;
 __u64 attach_ns = 0;
 __u64 counters[MAPLAT_NR_COUNTERS] = {};
 
@@ -122,7 +121,6 @@ static __always_inline void hist_add(struct maplat_key *key, __u8 kind, __u64 ns
 	if (slot >= MAPLAT_SLOTS)
 		slot = MAPLAT_SLOTS - 1;
 	__sync_fetch_and_add(&h->slots[slot], 1);
-	__sync_fetch_and_add(&h->count, 1);
 	__sync_fetch_and_add(&h->sum_ns, ns);
 }
 
@@ -146,7 +144,6 @@ int unmap_return(struct pt_regs *ctx)
 	map_start = usdt_arg(ctx, ARG_MAP_START);
 	map_ns = usdt_arg(ctx, ARG_MAP_NS);
 
-	key.gen = cur_gen & 1;
 	key.backend = usdt_arg(ctx, ARG_BACKEND);
 	key.mode = targ_per_mode ? usdt_arg(ctx, ARG_MODE) : MAPLAT_ANY_MODE;
 	key.size = targ_per_class ? usdt_arg(ctx, ARG_SIZE) : MAPLAT_ANY_SIZE;

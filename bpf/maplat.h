@@ -5,21 +5,22 @@
  *
  * The BPF side keeps one log2 histogram per key in a hash map:
  *
- *	key   { gen, kind, backend, mode, size }
- *	value { slots[MAPLAT_SLOTS], count, sum_ns }
+ *	key   { kind, backend, mode, size }
+ *	value { slots[MAPLAT_SLOTS], sum_ns }
  *
  * kind is map latency, unmap latency or hold time (map return -> unmap start
  * of the same handle on the same thread). size and mode are folded to
  * MAPLAT_ANY unless the tool asked for them (-C, -M), so that the common case
- * keeps a handful of entries. gen is the generation the histogram was filled
- * in: user space flips the current generation before reading, so it reads a
- * generation nobody writes any more and can delete it without losing counts.
+ * keeps a handful of entries. The histograms only ever grow: user space never
+ * deletes or clears them, it reads them every interval and prints the
+ * difference from its previous read, so a count can land in the next
+ * interval but never be lost, whatever the BPF side is doing meanwhile.
  */
 #ifndef ZPOOL_BPF_MAPLAT_H
 #define ZPOOL_BPF_MAPLAT_H
 
 #define MAPLAT_SLOTS 40		/* slot 0: 0; slot i: [2^(i-1), 2^i) */
-#define MAPLAT_HIST_ENTRIES 8192	/* histograms, both generations */
+#define MAPLAT_HIST_ENTRIES 8192	/* kinds x backends x classes x modes fit */
 #define MAPLAT_ANY_MODE 0xff	/* mode folded */
 #define MAPLAT_ANY_SIZE 0	/* size class folded */
 
@@ -48,7 +49,7 @@ enum maplat_counter {
 };
 
 struct maplat_key {
-	__u8 gen;
+	__u8 pad;
 	__u8 kind;		/* enum maplat_kind */
 	__u8 backend;		/* MAPLAT_BACKEND_* */
 	__u8 mode;		/* ZS_MM_RW/RO/WO or MAPLAT_ANY_MODE */
@@ -56,8 +57,7 @@ struct maplat_key {
 };
 
 struct maplat_hist {
-	__u64 slots[MAPLAT_SLOTS];
-	__u64 count;
+	__u64 slots[MAPLAT_SLOTS];	/* the count is their sum */
 	__u64 sum_ns;		/* exact, for the average */
 };
 

@@ -8,7 +8,8 @@
  *
  * Printed as
  *	[256, 512)          1234 |@@@@@@@@@@@@@@@@@@@@                              |
- * from the first to the last non-empty slot, 78 columns wide.
+ * from the first to the last non-empty slot, 79 columns wide. Slots are
+ * unsigned long long, the type of the BPF side's __u64.
  */
 #ifndef ZPOOL_TOOLS_HISTOGRAM_H
 #define ZPOOL_TOOLS_HISTOGRAM_H

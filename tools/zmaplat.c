@@ -344,12 +344,12 @@ static void detach_all(void)
 struct row {
 	struct maplat_key key;
 	struct maplat_hist hist;
+	unsigned long long count;	/* sum of the slots */
 };
 
-static int cmp_row(const void *a, const void *b)
+static int cmp_key(const void *a, const void *b)
 {
-	const struct maplat_key *x = &((const struct row *)a)->key;
-	const struct maplat_key *y = &((const struct row *)b)->key;
+	const struct maplat_key *x = a, *y = b;
 
 	if (x->kind != y->kind)
 		return x->kind - y->kind;
@@ -360,15 +360,21 @@ static int cmp_row(const void *a, const void *b)
 	return x->mode - y->mode;
 }
 
+/* struct row begins with its key, so the same order sorts rows. */
+static int cmp_row(const void *a, const void *b)
+{
+	return cmp_key(&((const struct row *)a)->key, &((const struct row *)b)->key);
+}
+
 /*
- * Take every histogram of generation @gen out of the map (read, then delete).
+ * Read every histogram, sorted by key. They only grow (maplat.h).
  * Return: rows stored in *@out (malloc'd), or -errno.
  */
-static int take_hists(int fd, unsigned int gen, struct row **out)
+static int read_hists(int fd, struct row **out)
 {
 	struct maplat_key *keys, key, *prev = NULL;
 	struct row *rows;
-	int n = 0, m = 0, err = 0;
+	int n = 0, m = 0, err;
 
 	keys = calloc(MAPLAT_HIST_ENTRIES, sizeof(*keys));
 	rows = calloc(MAPLAT_HIST_ENTRIES, sizeof(*rows));
@@ -382,13 +388,11 @@ static int take_hists(int fd, unsigned int gen, struct row **out)
 		n++;
 	}
 	for (int i = 0; i < n; i++) {
-		if (keys[i].gen != gen)
-			continue;
 		if (bpf_map_lookup_elem(fd, &keys[i], &rows[m].hist))
-			continue;	/* gone meanwhile: nothing to lose */
+			continue;	/* never deleted, but be safe */
 		rows[m].key = keys[i];
+		rows[m].count = hist_total(rows[m].hist.slots, MAPLAT_SLOTS);
 		m++;
-		bpf_map_delete_elem(fd, &keys[i]);
 	}
 	qsort(rows, m, sizeof(*rows), cmp_row);
 	*out = rows;
@@ -398,6 +402,44 @@ out_free:
 	free(rows);
 	free(keys);
 	return err;
+}
+
+/* The previous interval's read, to subtract. */
+static struct row *last_rows;
+static int nr_last_rows;
+
+/*
+ * Turn the cumulative @rows into this interval's increments, drop the rows
+ * that did not change, and remember @cur for the next interval.
+ * Return: rows left in *@out (malloc'd), or -errno.
+ */
+static int interval_rows(struct row *cur, int n, struct row **out)
+{
+	struct row *delta = calloc(n ? n : 1, sizeof(*delta));
+	int m = 0;
+
+	if (!delta)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		const struct row *old = bsearch(&cur[i].key, last_rows, nr_last_rows,
+						sizeof(*last_rows), cmp_key);
+		struct row *d = &delta[m];
+
+		*d = cur[i];
+		if (old) {
+			for (int s = 0; s < MAPLAT_SLOTS; s++)
+				d->hist.slots[s] -= old->hist.slots[s];
+			d->hist.sum_ns -= old->hist.sum_ns;
+			d->count -= old->count;
+		}
+		if (d->count)
+			m++;
+	}
+	free(last_rows);
+	last_rows = cur;
+	nr_last_rows = n;
+	*out = delta;
+	return m;
 }
 
 static const char *kind_name(unsigned int kind)
@@ -430,9 +472,15 @@ struct summary {
 	double avg, p50, p90, p99;
 };
 
-static void summarize(const struct maplat_hist *h, struct summary *s)
+/*
+ * The average is exact (the sum of the latencies is kept), except that at an
+ * interval's edge one event's slot and sum may fall in different intervals.
+ */
+static void summarize(const struct row *r, struct summary *s)
 {
-	s->avg = h->count ? (double)h->sum_ns / (double)h->count / (double)env.unit_ns : 0;
+	const struct maplat_hist *h = &r->hist;
+
+	s->avg = r->count ? (double)h->sum_ns / (double)r->count / (double)env.unit_ns : 0;
 	s->p50 = hist_percentile(h->slots, MAPLAT_SLOTS, 0.50);
 	s->p90 = hist_percentile(h->slots, MAPLAT_SLOTS, 0.90);
 	s->p99 = hist_percentile(h->slots, MAPLAT_SLOTS, 0.99);
@@ -452,9 +500,9 @@ static void print_text(const struct row *rows, int n, const uint64_t *cnt)
 			printf(", %s", mode_name(k->mode));
 		printf(":\n");
 		hist_print_log2(stdout, h->slots, MAPLAT_SLOTS);
-		summarize(h, &s);
+		summarize(&rows[i], &s);
 		printf("count %llu, avg %.1f, p50 %.0f, p90 %.0f, p99 %.0f (%s)\n\n",
-		       (unsigned long long)h->count, s.avg, s.p50, s.p90, s.p99, env.unit);
+		       rows[i].count, s.avg, s.p50, s.p90, s.p99, env.unit);
 	}
 	if (!n)
 		printf("no map/unmap calls traced\n");
@@ -487,7 +535,7 @@ static void print_json(const struct row *rows, int n, const uint64_t *cnt, const
 		const struct maplat_hist *h = &rows[i].hist;
 		struct summary s;
 
-		summarize(h, &s);
+		summarize(&rows[i], &s);
 		printf("%s{\"kind\":\"%s\",\"backend\":\"%s\"", i ? "," : "", kind_name(k->kind),
 		       backend_name(k->backend));
 		if (env.per_class)
@@ -496,7 +544,7 @@ static void print_json(const struct row *rows, int n, const uint64_t *cnt, const
 			printf(",\"mode\":\"%s\"", mode_name(k->mode));
 		printf(",\"count\":%llu,\"sum_ns\":%llu,\"avg\":%.1f,\"p50\":%.1f,\"p90\":%.1f,"
 		       "\"p99\":%.1f,\"buckets\":",
-		       (unsigned long long)h->count, (unsigned long long)h->sum_ns, s.avg, s.p50,
+		       rows[i].count, (unsigned long long)h->sum_ns, s.avg, s.p50,
 		       s.p90, s.p99);
 		hist_print_json_buckets(stdout, h->slots, MAPLAT_SLOTS);
 		printf("}");
@@ -507,68 +555,23 @@ static void print_json(const struct row *rows, int n, const uint64_t *cnt, const
 	printf("}}\n");
 }
 
-/*
- * Print one interval: flip the generation the BPF side writes, then take the
- * old one. @final: the programs are already detached, so read both.
- */
+/* Print one interval: what the histograms and counters gained since the last. */
 static int print_interval(struct maplat_bpf *obj, long seq, bool final)
 {
 	static uint64_t last_cnt[MAPLAT_NR_COUNTERS];
 	uint64_t cnt[MAPLAT_NR_COUNTERS];
-	int fd = bpf_map__fd(obj->maps.hists);
-	unsigned int old = obj->bss->cur_gen & 1;
-	struct row *rows = NULL, *more = NULL;
+	struct row *cur, *rows;
 	char ts[32] = "";
-	int n, m = 0;
+	int n;
 
-	obj->bss->cur_gen = old ^ 1;
-	/*
-	 * A program that read the old generation just before the flip may
-	 * still be adding to it; give it a moment (a probe runs for well under
-	 * a microsecond). Anything later still lands in the next read of that
-	 * generation, it is not lost.
-	 */
-	if (!final)
-		usleep(2000);
-	n = take_hists(fd, old, &rows);
+	n = read_hists(bpf_map__fd(obj->maps.hists), &cur);
 	if (n < 0)
 		return n;
-	if (final) {
-		m = take_hists(fd, old ^ 1, &more);
-		if (m > 0) {
-			struct row *all = realloc(rows, (n + m) * sizeof(*rows));
-
-			if (!all) {
-				free(rows);
-				free(more);
-				return -ENOMEM;
-			}
-			rows = all;
-			/* Same key in both generations: add up. */
-			for (int j = 0; j < m; j++) {
-				int i;
-
-				for (i = 0; i < n; i++) {
-					struct maplat_key a = rows[i].key, b = more[j].key;
-
-					a.gen = b.gen = 0;
-					if (!memcmp(&a, &b, sizeof(a)))
-						break;
-				}
-				if (i == n) {
-					rows[n++] = more[j];
-					continue;
-				}
-				for (int s = 0; s < MAPLAT_SLOTS; s++)
-					rows[i].hist.slots[s] += more[j].hist.slots[s];
-				rows[i].hist.count += more[j].hist.count;
-				rows[i].hist.sum_ns += more[j].hist.sum_ns;
-			}
-			qsort(rows, n, sizeof(*rows), cmp_row);
-		}
-		free(more);
+	n = interval_rows(cur, n, &rows);
+	if (n < 0) {
+		free(cur);
+		return n;
 	}
-
 	for (int i = 0; i < MAPLAT_NR_COUNTERS; i++) {
 		uint64_t v = __atomic_load_n(&obj->bss->counters[i], __ATOMIC_RELAXED);
 
