@@ -108,7 +108,10 @@ void zs_free(struct zs_pool *pool, unsigned long handle);
  * Return: the object's first byte, valid until zs_unmap_object() on the same thread.
  * An object that straddles two pages is served through a per-thread buffer
  * (filled for RO/RW, written back on unmap for WO/RW). One thread may hold
- * one straddling mapping at a time (as the kernel's per-CPU area allows).
+ * two straddling mappings at a time (non-straddling ones without limit); a
+ * third returns NULL with errno EBUSY. NULL with ENOMEM if the thread's
+ * buffer cannot be allocated; debug builds return NULL with EINVAL for a
+ * handle that is not live or is already mapped by this thread.
  */
 void *zs_map_object(struct zs_pool *pool, unsigned long handle, enum zs_mapmode mm);
 
