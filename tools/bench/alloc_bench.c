@@ -7,7 +7,7 @@
  * filesystem calls), and glibc malloc is run on the same objects right next
  * to it, so that ratios hold on a shared, noisy machine. Each measurement is
  * repeated (-r) with the backends interleaved inside every round, and the
- * median is reported.
+ * median is reported; a ratio to glibc is the median of the rounds' own ratios.
  *
  * Workloads (objects: the corpus of corpus.c; thread t of T takes every T-th
  * object, all threads share one pool):
@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "zpage.h"
 #include "zpool.h"
 #include "corpus.h"
 
@@ -290,6 +291,7 @@ struct job {
 	uint32_t *victim;		/* churn: slot freed by each op; fill: the free order */
 	unsigned long *h;		/* churn: live handles by slot; fill: handle of stream[k] */
 	unsigned long *maph;		/* map loop: MAP_SET handles */
+	struct zpage_stats *pg;		/* thread 0 snapshots the page provider here */
 	uint64_t start, end;
 	size_t failed;
 	volatile unsigned char sink;
@@ -387,6 +389,10 @@ static void *job_thread(void *arg)
 	/* Set-up happens on the thread that will use the objects (glibc arenas are per thread). */
 	if (j->w == W_CHURN || j->w == W_PAIRS)
 		churn_setup(j, j->w == W_CHURN);
+	/* Page provider counters around the timed part only, taken while no thread works. */
+	pthread_barrier_wait(j->bar);
+	if (j->pg)
+		zpage_get_stats(&j->pg[0]);
 	pthread_barrier_wait(j->bar);
 	j->start = now_ns();
 	switch (j->w) {
@@ -410,6 +416,10 @@ static void *job_thread(void *arg)
 		break;
 	}
 	j->end = now_ns();
+	pthread_barrier_wait(j->bar);
+	if (j->pg)
+		zpage_get_stats(&j->pg[1]);
+	pthread_barrier_wait(j->bar);
 	if (j->w == W_CHURN || j->w == W_PAIRS)
 		churn_teardown(j);
 	return NULL;
@@ -484,20 +494,28 @@ static void jobs_release(struct job *jobs, unsigned int nthreads)
 	}
 }
 
-/* One timed run of a workload; returns operations (objects stored) per second. */
-static double time_store(struct backend *b, enum workload w, unsigned int nthreads)
+/*
+ * One timed run of a workload; returns operations (objects stored) per
+ * second, and in *@pages_per_kop the pages the provider handed out or took
+ * back per 1000 operations (each one is a page fault or an madvise).
+ */
+static double time_store(struct backend *b, enum workload w, unsigned int nthreads,
+			 double *pages_per_kop)
 {
 	struct job jobs[MAX_THREADS];
+	struct zpage_stats pg[2];
 	uint64_t ns;
 	size_t ops = 0, failed = 0;
 
 	backend_open(b, b->name);
 	jobs_prepare(jobs, b, w, nthreads);
+	jobs[0].pg = pg;
 	ns = run_jobs(jobs, nthreads);
 	for (unsigned int t = 0; t < nthreads; t++) {
 		ops += jobs[t].nops;
 		failed += jobs[t].failed;
 	}
+	*pages_per_kop = (pg[1].allocs - pg[0].allocs + pg[1].frees - pg[0].frees) * 1000.0 / ops;
 	jobs_release(jobs, nthreads);
 	backend_close(b);
 	if (failed) {
@@ -676,43 +694,51 @@ static void measure_ops(struct backend *be, unsigned int nbe, const unsigned int
 	/* Every round runs every workload on every backend once per thread count. */
 	double *v = xcalloc((size_t)rounds * nbe * 2 * W_TIMED, sizeof(*v));
 #define V(r, k, ti, w) v[(((size_t)(r) * nbe + (k)) * 2 + (ti)) * W_TIMED + (w)]
+	double pgk[W_TIMED][2][NDRIVERS + 1];
+
 	for (unsigned int r = 0; r < rounds; r++)
 		for (unsigned int ti = 0; ti < nthr; ti++)
 			for (unsigned int k = 0; k < nbe; k++)
 				for (int w = 0; w < W_TIMED; w++)
-					V(r, k, ti, w) = time_store(&be[k], w, thr[ti]);
+					V(r, k, ti, w) = time_store(&be[k], w, thr[ti],
+								    &pgk[w][ti][k]);
 
-	printf("\n%-28s %-9s %7s %12s %9s %8s\n", "workload", "backend", "threads", "Mops/s",
-	       "vs glibc", "spread");
+	printf("\n%-28s %-9s %7s %12s %9s %8s %8s\n", "workload", "backend", "threads", "Mops/s",
+	       "vs glibc", "spread", "pg/kop");
 	double med[2][NDRIVERS + 1], col[101];
 
 	for (int w = 0; w < W_TIMED; w++) {
 		for (unsigned int ti = 0; ti < nthr; ti++) {
 			for (unsigned int k = 0; k < nbe; k++) {
-				double sp;
+				double sp, ratio;
 
+				/* The ratio is the median of each round's own ratio: drift cancels. */
+				for (unsigned int r = 0; r < rounds; r++)
+					col[r] = V(r, k, ti, w) / V(r, 0, ti, w);
+				ratio = median(col, rounds);
 				for (unsigned int r = 0; r < rounds; r++)
 					col[r] = V(r, k, ti, w);
 				med[ti][k] = median(col, rounds);
 				sp = spread(col, rounds);
-				printf("%-28s %-9s %7u %12.2f %8.2fx %7.1f%%\n", wl_label[w],
-				       be[k].name, thr[ti], med[ti][k] / 1e6, med[ti][k] / med[ti][0],
-				       sp);
+				printf("%-28s %-9s %7u %12.2f %8.2fx %7.1f%% %8.1f\n", wl_label[w],
+				       be[k].name, thr[ti], med[ti][k] / 1e6, ratio, sp, pgk[w][ti][k]);
 				result(wl_name[w], be[k].name, thr[ti], med[ti][k], "ops/s");
 				char name[64];
 
 				snprintf(name, sizeof(name), "%s_spread", wl_name[w]);
 				result(name, be[k].name, thr[ti], sp, "percent");
+				snprintf(name, sizeof(name), "%s_pages_per_kop", wl_name[w]);
+				result(name, be[k].name, thr[ti], pgk[w][ti][k], "pages");
 				if (k) {
 					snprintf(name, sizeof(name), "%s_vs_glibc", wl_name[w]);
-					result(name, be[k].name, thr[ti], med[ti][k] / med[ti][0],
-					       "ratio");
+					result(name, be[k].name, thr[ti], ratio, "ratio");
 				}
 			}
 		}
 	}
 	printf("(churn: half the objects stay stored, each op frees a random one and stores the "
-	       "next;\n fill: from an empty pool, store all, free all in random order)\n");
+	       "next;\n fill: from an empty pool, store all, free all in random order;\n"
+	       " pg/kop: pages taken from or given back to the page provider per 1000 ops)\n");
 	free(v);
 #undef V
 }

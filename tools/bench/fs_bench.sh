@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # fs_bench.sh - zpoolfs beside tmpfs (fio) and beside the kernel's zram + lz4 (a real corpus).
 #
-#   BUILD=build BENCH_FS_MIB=256 BENCH_FIO_MIB=512 BENCH_ROUNDS=3 bash tools/bench/fs_bench.sh
+#   BUILD=build BENCH_FS_MIB=256 BENCH_FIO_MIB=512 BENCH_FS_ROUNDS=3 bash tools/bench/fs_bench.sh
 #
 # 1. fio, zpoolfs and tmpfs in turn inside every round: sequential 1 MiB write and read,
 #    random 4 KiB write and read, 1 and N jobs (BENCH_THREADS), BENCH_FIO_MIB in total
@@ -160,11 +160,15 @@ for t in seqwrite seqread randwrite randread; do
 	for jobs in $jobs_list; do
 		z=$(for r in $(seq "$ROUNDS"); do echo "${bw[zpoolfs,$jobs,$t,$r]}"; done | median)
 		m=$(for r in $(seq "$ROUNDS"); do echo "${bw[tmpfs,$jobs,$t,$r]}"; done | median)
-		awk -v t="$t" -v j="$jobs" -v z="$z" -v m="$m" 'BEGIN {
-			printf "%-10s %5d %14.1f %14.1f %8.3fx\n", t, j, z / 1048576, m / 1048576, z / m }'
+		# the ratio is the median of the rounds' own ratios
+		q=$(for r in $(seq "$ROUNDS"); do
+			awk -v a="${bw[zpoolfs,$jobs,$t,$r]}" -v b="${bw[tmpfs,$jobs,$t,$r]}" 'BEGIN { print a / b }'
+		done | median)
+		awk -v t="$t" -v j="$jobs" -v z="$z" -v m="$m" -v q="$q" 'BEGIN {
+			printf "%-10s %5d %14.1f %14.1f %8.3fx\n", t, j, z / 1048576, m / 1048576, q }'
 		result "fio_$t" zpoolfs "$jobs" "$z" "bytes/s"
 		result "fio_$t" tmpfs "$jobs" "$m" "bytes/s"
-		result "fio_${t}_vs_tmpfs" zpoolfs "$jobs" "$(awk -v z="$z" -v m="$m" 'BEGIN { print z / m }')" ratio
+		result "fio_${t}_vs_tmpfs" zpoolfs "$jobs" "$q" ratio
 	done
 done
 [ $root = 1 ] || echo "(not root: page cache not dropped before reads)"
@@ -258,18 +262,21 @@ for k in write1 write2 read; do
 	result "corpus_$k" zpoolfs 0 "$z" MiB/s
 	if [ $have_zram = 1 ]; then
 		kk=$(med "k$k")
+		q=$(for r in $(seq "$ROUNDS"); do
+			awk -v a="${t[z$k,$r]}" -v b="${t[k$k,$r]}" 'BEGIN { print a / b }'
+		done | median)
 		result "corpus_$k" zram 0 "$kk" MiB/s
-		result "corpus_${k}_vs_zram" zpoolfs 0 "$(awk -v a="$z" -v b="$kk" 'BEGIN { print a / b }')" ratio
+		result "corpus_${k}_vs_zram" zpoolfs 0 "$q" ratio
 	else
-		kk=0
+		kk=0 q=0
 	fi
 	case $k in
 	write1) label="sequential write, 1 writer" ;;
 	write2) label="sequential write, 2 writers" ;;
 	read) label="cold sequential read" ;;
 	esac
-	awk -v l="$label" -v z="$z" -v k="$kk" 'BEGIN {
-		if (k > 0) printf "%-34s %12.1f %12.1f %8.3fx\n", l, z, k, z / k
+	awk -v l="$label" -v z="$z" -v k="$kk" -v q="$q" 'BEGIN {
+		if (k > 0) printf "%-34s %12.1f %12.1f %8.3fx\n", l, z, k, q
 		else printf "%-34s %12.1f %12s\n", l, z, "-" }'
 done
 
