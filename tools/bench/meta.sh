@@ -8,3 +8,6 @@ printf 'meta\tcpu\t%s\t0\t0\t-\n' "$(sed -n 's/^model name[[:space:]]*: //p' /pr
 printf 'meta\tmem_kib\t%s\t0\t0\t-\n' "$(awk '/^MemTotal/ { print $2 }' /proc/meminfo)"
 printf 'meta\tkernel\t%s\t0\t0\t-\n' "$(uname -r)"
 printf 'meta\tload\t%s\t0\t0\t-\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+# A warning on stderr when the machine is busy: the numbers are then less trustworthy.
+awk -v n="$(nproc)" '{ if ($1 > n / 2) printf "bench: warning: load average %s on %d CPUs; " \
+	"other work may disturb the numbers\n", $1, n > "/dev/stderr" }' /proc/loadavg
