@@ -217,8 +217,16 @@ out.append(f"- Traced: zmaplat costs {z:.0f} ns per map/unmap pair ({zf:.0f} ns 
            f"and a second kernel entry at its return.")
 out.append("- The latencies zmaplat reports are the calls' own (tens of ns, plus one clock "
            "read); those of the uprobe pair are mostly the cost of its own probes.")
-open(md, "w").write("\n".join(out) + "\n")
-print("\n".join(out))
+import textwrap
+def wrap(line):
+    # Prose to 100 columns (a bullet's lines indented under it); tables as they are.
+    if line.startswith("|") or len(line) <= 100:
+        return line
+    sub = "  " if line.startswith("- ") else ""
+    return textwrap.fill(line, 100, subsequent_indent=sub, break_on_hyphens=False)
+text = "\n".join(wrap(l) for l in out) + "\n"
+open(md, "w").write(text)
+print(text, end="")
 PY
 
 # Replace our section of docs/BENCHMARKS.md (from its heading to the next
