@@ -35,8 +35,11 @@
  * Each probe has a semaphore that the kernel raises while a tracer is
  * attached, so an untraced process pays one compare and one predicted-not-
  * taken branch per probe site, and never evaluates the arguments nor reads
- * the clock. Built with
- * ZPOOL_NO_PROBES (make PROBES=0) every helper below is an empty inline twin.
+ * the clock. Built with ZPOOL_NO_PROBES (make PROBES=0) every helper below is
+ * an empty inline twin.
+ *
+ * The probe arguments are what bpftrace 0.17 can read only up to arg5; its
+ * scripts (tools/bpftrace/) time calls from entry to return instead.
  *
  * ZPOOL_PROBE_ON(name) tells a call site whether trace_<name>() must run, so
  * that it can skip computing costly arguments; an entry helper must also run
