@@ -38,8 +38,9 @@
  * the clock. Built with ZPOOL_NO_PROBES (make PROBES=0) every helper below is
  * an empty inline twin.
  *
- * The probe arguments are what bpftrace 0.17 can read only up to arg5; its
- * scripts (tools/bpftrace/) time calls from entry to return instead.
+ * bpftrace 0.17 reads USDT arguments up to arg5 only, so the scripts in
+ * tools/bpftrace/ time calls from entry probe to return probe instead of
+ * reading arg6-arg9.
  *
  * ZPOOL_PROBE_ON(name) tells a call site whether trace_<name>() must run, so
  * that it can skip computing costly arguments; an entry helper must also run
