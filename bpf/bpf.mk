@@ -20,7 +20,8 @@ BPF_LIBS := -lbpf -lelf -lz
 $(BUILD)/vmlinux.h: | $(DEPS_STAMP)
 	$(call msg,BTF,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)test -r $(KERNEL_BTF) || { echo "bpf.mk: $(KERNEL_BTF) missing: the kernel has no BTF" >&2; exit 1; }
+	$(Q)test -r $(KERNEL_BTF) || \
+		{ echo "bpf.mk: no $(KERNEL_BTF): the kernel has no BTF" >&2; exit 1; }
 	$(Q)$(BPFTOOL) btf dump file $(KERNEL_BTF) format c > $@
 
 # An explicit recipe, so that the C rule of the top Makefile is not used for BPF.

@@ -637,8 +637,10 @@ static int resolve_targets(struct target *t)
 			return n;
 		}
 		if (n == 0) {
-			fprintf(stderr, "zmaplat: %s has no zpool USDT probes (libzpool built "
-					"with PROBES=0, or not linked with libzpool?)\n", env.binary);
+			fprintf(stderr,
+				"zmaplat: %s has no zpool USDT probes (libzpool built with "
+				"PROBES=0, or not linked with libzpool?)\n",
+				env.binary);
 			return -ENOENT;
 		}
 		if (env.verbose)
@@ -777,8 +779,8 @@ int main(int argc, char **argv)
 
 		fprintf(env.json ? stderr : stdout,
 			"Tracing zpool map/unmap in %s%.0d (%s%s)... Hit Ctrl-C to end.\n",
-			env.pid ? "PID " : "every process", env.pid, base ? base + 1 : targets[0].path,
-			n > 1 ? " and more" : "");
+			env.pid ? "PID " : "every process", env.pid,
+			base ? base + 1 : targets[0].path, n > 1 ? " and more" : "");
 	}
 	fflush(NULL);
 
@@ -789,7 +791,8 @@ int main(int argc, char **argv)
 			break;
 		err = print_interval(obj, seq, false);
 		if (err) {
-			fprintf(stderr, "zmaplat: cannot read the histograms: %s\n", strerror(-err));
+			fprintf(stderr, "zmaplat: cannot read the histograms: %s\n",
+				strerror(-err));
 			goto out_detach;
 		}
 	}

@@ -32,8 +32,8 @@ python3 "$CHECK" hist "$(wl_get unmaps)" "$T/maplat.out" @zsmalloc_unmap_ns
 
 run_script holdtime -n 20000
 for m in RW RO WO; do
-	want=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["by_mode"][sys.argv[2]])' \
-		"$T/wl.json" $m)
+	want=$(python3 -c 'import json, sys
+print(json.load(open(sys.argv[1]))["by_mode"][sys.argv[2]])' "$T/wl.json" $m)
 	python3 "$CHECK" hist "$want" "$T/holdtime.out" "@hold_ns_$m"
 done
 

@@ -51,7 +51,8 @@ check_notes "$BUILD/zpoolfs"
 
 bpftrace -l "usdt:$WORKLOAD:zpool:*" >"$T/list" 2>/dev/null || true
 for p in map_entry map_return unmap_entry unmap_return; do
-	grep -q ":zpool:$p\$" "$T/list" || fail "bpftrace -l does not list zpool:$p: $(cat "$T/list")"
+	grep -q ":zpool:$p\$" "$T/list" ||
+		fail "bpftrace -l does not list zpool:$p: $(cat "$T/list")"
 done
 echo "ok: bpftrace -l lists the four probes"
 
@@ -89,7 +90,8 @@ start_zmaplat zm -p "$WL_PID"
 echo "ok: zmaplat raises zpool:unmap_return's semaphore only"
 kill -INT "$ZM_PID"
 wait_pid "$ZM_PID" 10 || fail "zmaplat exited with $? on SIGINT"
-grep -q '^no map/unmap calls traced$' "$T/zm.out" || fail "zmaplat's last interval: $(cat "$T/zm.out")"
+grep -q '^no map/unmap calls traced$' "$T/zm.out" ||
+	fail "zmaplat's last interval: $(cat "$T/zm.out")"
 grep -q '^events: 0 maps, 0 unmaps' "$T/zm.out" || fail "zmaplat's events: $(cat "$T/zm.out")"
 [ "$(sema unmap_return)" = 0 ] || fail "semaphore still $(sema unmap_return) after zmaplat ended"
 echo "ok: Ctrl-C prints the last interval, detaches, the semaphore is back to 0"

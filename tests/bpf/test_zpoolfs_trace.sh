@@ -14,8 +14,8 @@ trap 'rc=$?; cleanup; (exit $rc); zfs_cleanup' EXIT
 
 # pool_count BACKEND FIELD: a counter of the backend's own stats.
 pool_count() {
-	python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]][sys.argv[3]])' \
-		"$M/.zpool/stats.json" "$1" "$2"
+	python3 -c 'import json, sys
+print(json.load(open(sys.argv[1]))[sys.argv[2]][sys.argv[3]])' "$M/.zpool/stats.json" "$1" "$2"
 }
 
 # io: write files of mixed compressible and random data, then read them back

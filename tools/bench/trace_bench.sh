@@ -169,8 +169,9 @@ out.append(f"The workload (tests/bpf/workload.c) makes map/unmap pairs on one th
            f"to one CPU, over 64 zsmalloc objects of five classes, cycling the map modes: "
            f"{n0} pairs per untraced run, {n1} per traced run. The bpftrace one-liner is a "
            f"uprobe and a uretprobe on zs_map_object feeding a log2 histogram. Each number is "
-           f"the median of {rounds} interleaved rounds (the untraced runs: of {len(cpu['untraced'])}"
-           f" runs, in back-to-back pairs of the two builds). CPU ns is the workload's CPU time per "
+           f"the median of {rounds} interleaved rounds (the untraced runs: of "
+           f"{len(cpu['untraced'])} runs, in back-to-back pairs of the two builds). "
+           f"CPU ns is the workload's CPU time per "
            f"pair (user time plus the kernel time of the probes it hits); throughput is "
            f"relative to the untraced run of the same round set, from CPU time; wall ns is "
            f"given for reference.")
