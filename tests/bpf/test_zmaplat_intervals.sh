@@ -13,8 +13,11 @@ start_zmaplat zm -p "$WL_PID" -j -C 1
 go_workload
 wait_pid "$ZM_PID" 30 || fail "zmaplat exited with $?: $(cat "$T/zm.err")"
 lines=$(grep -c . "$T/zm.out")
-echo "intervals printed: $lines"
-[ "$lines" -ge 2 ] || fail "expected several intervals, got $lines"
+secs=$(python3 -c 'import json, sys; print(int(json.load(open(sys.argv[1]))["ns"] // 1e9))' \
+	"$T/wl.json")
+echo "intervals printed: $lines, over a window of ${secs}s"
+# The window's length depends on the machine: demand what it allows.
+[ "$lines" -ge "$((secs > 1 ? secs : 1))" ] || fail "$lines intervals in ${secs}s"
 python3 -m json.tool --json-lines "$T/zm.out" >/dev/null || fail "json.tool rejects the output"
 jq -e 'select(.version == 1) | .histograms | length >= 0' "$T/zm.out" >/dev/null ||
 	fail "jq rejects the output"
