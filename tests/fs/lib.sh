@@ -9,6 +9,7 @@
 #   zfs_mount "$WORK/m" -o size=16m    # mount (options passed to zpoolfs as given)
 #   ... ; zfs_umount "$WORK/m"         # also done for every mount at exit
 #   fail "message"; assert_eq "$got" "$want" "what"; as_nobody cmd args
+#   zfs_on_exit 'umount -l "$T"'      # more cleanup, run first at exit
 #
 # The daemon runs in the foreground (-f) in the background of the test, with
 # its output in $WORK/zpoolfs-N.log; zfs_umount waits for it to exit and
@@ -27,7 +28,7 @@ if [ -z "${ZPOOLFS:-}" ]; then
 fi
 export ZPOOLFS
 
-declare -a ZFS_MOUNTS=()
+declare -a ZFS_MOUNTS=() ZFS_EXIT_HOOKS=()
 declare -A ZFS_PID=() ZFS_LOG=()
 ZFS_SEQ=0
 WORK=${WORK:-}
@@ -72,9 +73,17 @@ as_nobody() {
 	setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"
 }
 
+# zfs_on_exit CMD: run CMD (a string for eval) at exit, before the unmounts.
+zfs_on_exit() {
+	ZFS_EXIT_HOOKS+=("$1")
+}
+
 zfs_cleanup() {
-	local rc=$? m p
+	local rc=$? m p h
 	cd /	# a shell inside a mount would keep it busy
+	for h in "${ZFS_EXIT_HOOKS[@]}"; do
+		eval "$h" || true
+	done
 	for p in $(jobs -p); do
 		# Only our helpers, not the daemons (zfs_umount stops those).
 		case " ${ZFS_PID[*]} " in *" $p "*) ;; *) kill "$p" 2>/dev/null || true ;; esac

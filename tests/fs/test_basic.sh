@@ -29,7 +29,7 @@ assert_eq "$(stat -f -c '%l' "$M")" 255 "statfs name length"
 
 # The statistics directory.
 [ -d "$M/.zpool" ] || fail "no .zpool directory"
-ls "$M/.zpool" | grep -qx mm_stat || fail ".zpool has no mm_stat"
+ls "$M/.zpool" | grep -x mm_stat >/dev/null || fail ".zpool has no mm_stat"
 [ "$(wc -w <"$M/.zpool/mm_stat")" = 9 ] || fail "mm_stat has not 9 columns"
 rmdir "$M/.zpool" 2>/dev/null && fail "rmdir .zpool succeeded"
 mv "$M/.zpool" "$M/x" 2>/dev/null && fail "rename of .zpool succeeded"

@@ -16,7 +16,7 @@ echo "seed $SEED"
 T=$WORK/tmpfs
 mkdir -p "$T"
 mount -t tmpfs -o size=64m,mode=0755 tmpfs "$T" || skip "cannot mount a tmpfs"
-trap 'umount -l "$T" 2>/dev/null; zfs_cleanup' EXIT
+zfs_on_exit 'umount -l "$T" 2>/dev/null'
 M=$WORK/zpoolfs
 zfs_mount "$M" -o size=64m,mode=0755,nostats || fail "mount failed"
 

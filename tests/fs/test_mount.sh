@@ -17,13 +17,13 @@ zfs_workdir
 LINK=/usr/local/sbin/zpoolfs
 M=$WORK/m
 mkdir -p "$M"
-trap 'cd /; grep -q " $M " /proc/mounts && umount -l "$M"; zfs_cleanup' EXIT
+zfs_on_exit 'grep -q " $M " /proc/mounts && umount -l "$M"'
 
 # daemon_of DIR: the pid of the zpoolfs process serving DIR (found by its command line).
 daemon_of() {
 	local p
 	for p in /proc/[0-9]*; do
-		if { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -q "zpoolfs.* $1 "; then
+		if { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep "zpoolfs.* $1 " >/dev/null; then
 			echo "${p#/proc/}"
 			return 0
 		fi
