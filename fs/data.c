@@ -131,18 +131,21 @@ int zfs_data_init(struct zfs_fs *fs)
 	return 0;
 }
 
-/* zram's test: every word equals the first (the last is checked first, cheaply). */
+/*
+ * zram's test, every 8-byte word equal, done as "the page equals itself
+ * shifted by one word" so that it works on unaligned data (a write at an
+ * unaligned offset hands us its full pages unaligned) and runs as memcmp.
+ */
 static bool same_filled(const void *page, unsigned long *val)
 {
-	const unsigned long *w = page;
-	const size_t n = PAGE / sizeof(*w);
+	const unsigned char *p = page;
+	unsigned long first, last;
 
-	if (w[0] != w[n - 1])
+	memcpy(&first, p, sizeof(first));
+	memcpy(&last, p + PAGE - sizeof(last), sizeof(last));
+	if (first != last || memcmp(p, p + sizeof(first), PAGE - sizeof(first)))
 		return false;
-	for (size_t i = 1; i < n - 1; i++)
-		if (w[i] != w[0])
-			return false;
-	*val = w[0];
+	*val = first;
 	return true;
 }
 
@@ -248,10 +251,9 @@ static int decode_page(struct zfs_fs *fs, const struct zfs_pte *e, void *dst)
 		if (e->val == 0) {
 			memset(dst, 0, PAGE);
 		} else {
-			unsigned long *w = dst;
-
-			for (size_t i = 0; i < PAGE / sizeof(*w); i++)
-				w[i] = e->val;
+			/* @dst may be unaligned (a read that began mid-page). */
+			for (size_t i = 0; i < PAGE; i += sizeof(e->val))
+				memcpy((char *)dst + i, &e->val, sizeof(e->val));
 		}
 		break;
 	case ZFS_PTE_COMP:

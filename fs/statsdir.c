@@ -25,18 +25,34 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ops.h"
 #include "stats.h"
 
+/*
+ * An open stats file. Two references: the open file's, dropped by release,
+ * and one held by a read while it replies - the kernel lets the reader go
+ * (and may send release) as soon as the reply is copied, and a sanitizer
+ * checks the reply buffer only after writev() returns.
+ */
 struct zfs_stats_fh {
 	struct zfs_fs *fs;
+	atomic_int refs;
 	bool compact;
 	char *buf;
 	size_t len;
 };
+
+static void fh_put(struct zfs_stats_fh *fh)
+{
+	if (atomic_fetch_sub(&fh->refs, 1) != 1)
+		return;
+	free(fh->buf);
+	free(fh);
+}
 
 int zfs_statsdir_create(struct zfs_fs *fs)
 {
@@ -112,6 +128,7 @@ int zfs_stats_open(fuse_req_t req, struct zfs_inode *in, int flags, struct zfs_s
 	if (!fh)
 		return -ENOMEM;
 	fh->fs = fs;
+	atomic_init(&fh->refs, 1);
 	fh->compact = !strcmp(name, "compact");
 	if (acc != O_WRONLY) {
 		fill_source(fs, &src);
@@ -133,7 +150,9 @@ void zfs_stats_read(fuse_req_t req, struct zfs_stats_fh *fh, size_t size, off_t 
 	}
 	if (size > fh->len - (size_t)off)
 		size = fh->len - (size_t)off;
+	atomic_fetch_add(&fh->refs, 1);
 	fuse_reply_buf(req, fh->buf + off, size);
+	fh_put(fh);
 }
 
 void zfs_stats_write(fuse_req_t req, struct zfs_stats_fh *fh, const char *buf, size_t size)
@@ -167,10 +186,8 @@ void zfs_stats_write(fuse_req_t req, struct zfs_stats_fh *fh, const char *buf, s
 
 void zfs_stats_release(struct zfs_stats_fh *fh)
 {
-	if (!fh)
-		return;
-	free(fh->buf);
-	free(fh);
+	if (fh)
+		fh_put(fh);
 }
 
 size_t zfs_stats_usage_xattr(struct zfs_inode *in, char *buf, size_t size)
