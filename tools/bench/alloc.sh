@@ -9,9 +9,11 @@ BENCH_DIR=$BUILD/bench
 export BENCH_BIN=$BENCH_DIR
 res=$BENCH_DIR/alloc.tsv
 . tools/bench/zram.sh
+. tools/bench/meta.sh
 trap zram_reset EXIT
 
-bash tools/bench/meta.sh >"$res"
+meta_lines >"$res"
+noise_start
 echo "== allocator benchmark (corpus budget ${BENCH_CORPUS_MIB:-200} MiB, ${BENCH_ROUNDS:-9} rounds)"
 "$BENCH_DIR/corpus" pages -b "${BENCH_CORPUS_MIB:-200}" -o "$BENCH_DIR"
 "$BENCH_DIR/alloc_bench" -d "$BENCH_DIR" -r "${BENCH_ROUNDS:-9}" -t "${BENCH_THREADS:-2}" \
@@ -22,6 +24,7 @@ else
 	echo "kernel zram comparison skipped: $why"
 	printf 'zram\tskipped\t%s\t0\t0\t-\n' "$why" >>"$res"
 fi
+noise_report alloc "$res"
 # The page files are large and rebuilt on every run.
 rm -f "$BENCH_DIR/corpus.pages"
 echo "results: $res"

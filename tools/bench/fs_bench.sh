@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # fs_bench.sh - zpoolfs beside tmpfs (fio) and beside the kernel's zram + lz4 (a real corpus).
 #
-#   BUILD=build BENCH_FS_MIB=256 BENCH_FIO_MIB=512 BENCH_FS_ROUNDS=3 bash tools/bench/fs_bench.sh
+#   BUILD=build BENCH_FS_MIB=256 BENCH_FIO_MIB=512 BENCH_FS_ROUNDS=5 bash tools/bench/fs_bench.sh
 #
 # 1. fio, zpoolfs and tmpfs in turn inside every round: sequential 1 MiB write and read,
 #    random 4 KiB write and read, 1 and N jobs (BENCH_THREADS), BENCH_FIO_MIB in total
@@ -24,13 +24,15 @@ BUILD=${BUILD:-build}
 BENCH_DIR=$BUILD/bench
 FS_MIB=${BENCH_FS_MIB:-256}
 FIO_MIB=${BENCH_FIO_MIB:-512}
-ROUNDS=${BENCH_FS_ROUNDS:-3}
+ROUNDS=${BENCH_FS_ROUNDS:-5}
 JOBS_MAX=${BENCH_THREADS:-2}
 res=$BENCH_DIR/fs.tsv
 . tools/bench/zram.sh
+. tools/bench/meta.sh
 
 mkdir -p "$BENCH_DIR"
-bash tools/bench/meta.sh >"$res"
+meta_lines >"$res"
+noise_start
 echo
 echo "== filesystem benchmark (fio ${FIO_MIB} MiB, corpus ${FS_MIB} MiB, ${ROUNDS} rounds)"
 
@@ -318,5 +320,6 @@ read -r z_orig z_compr z_used _ <<<"$(zstat)"
 show_mem "zpoolfs (files, cp)" zpoolfs_tree "$z_orig" "$z_compr" "$z_used" "$(vmrss)"
 unmount_zpoolfs
 rm -f "$cat"
+noise_report fs "$res"
 echo "(memory read after the page cache was dropped; RSS-pool = daemon VmRSS - mem_used_total)"
 echo "results: $res"
