@@ -3,13 +3,15 @@
  * ops_namei.c - names: lookup, forget, mknod, mkdir, symlink, create, link,
  * unlink, rmdir, rename.
  *
- * Design: every change of a directory happens under its inode's write lock;
- * the inodes a change links or unlinks are locked after their directories,
- * and held by a reference so that a concurrent forget cannot free them
- * mid-change. Renames between two directories first take fs->rename_lock,
- * which freezes the tree's shape (directory parent pointers change only under
- * it), then lock an ancestor before its descendant (or the lower inode number
- * first for unrelated directories), as the kernel's lock_rename() does.
+ * Design: every change of a directory happens under its inode's write lock,
+ * together with the locks of the inodes it links or unlinks, which are held
+ * by a reference so that a concurrent forget cannot free them mid-change.
+ * Several inode locks are always taken in inode number order, an order that
+ * does not change when the tree does: an operation that finds (under its
+ * directory's lock) that it needs a lower-numbered inode lets go, takes them
+ * all in order and looks again. Renames between two directories first take
+ * fs->rename_lock, which freezes the tree's shape (directory parent pointers
+ * change only under it) for the "not into itself" checks.
  * The kernel has already checked permissions (default_permissions) and the
  * sticky bit; this file keeps tmpfs's answers for everything that reaches it,
  * including what a confused or malicious request could send (names longer
@@ -337,25 +339,46 @@ void zfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t m
 	zfs_iput(fs, in);
 }
 
-/* Lock two distinct inodes (or one) in inode number order. */
-static void lock_pair(struct zfs_inode *a, struct zfs_inode *b)
+/*
+ * Write-lock the distinct inodes among @v[0..n) (NULLs skipped) in inode
+ * number order: the one order every thread that holds several inode locks
+ * uses, whatever the shape of the tree is at the moment.
+ */
+static void lock_inodes(struct zfs_inode **v, int n)
 {
-	if (b && a->ino > b->ino) {
-		struct zfs_inode *t = a;
+	struct zfs_inode *s[4];
+	int k = 0;
 
-		a = b;
-		b = t;
+	for (int i = 0; i < n; i++) {
+		bool dup = !v[i];
+
+		for (int j = 0; j < k && !dup; j++)
+			dup = s[j] == v[i];
+		if (!dup)
+			s[k++] = v[i];
 	}
-	zfs_wrlock(a);
-	if (b && b != a)
-		zfs_wrlock(b);
+	for (int i = 1; i < k; i++) {
+		struct zfs_inode *t = s[i];
+		int j = i;
+
+		for (; j > 0 && s[j - 1]->ino > t->ino; j--)
+			s[j] = s[j - 1];
+		s[j] = t;
+	}
+	for (int i = 0; i < k; i++)
+		zfs_wrlock(s[i]);
 }
 
-static void unlock_pair(struct zfs_inode *a, struct zfs_inode *b)
+static void unlock_inodes(struct zfs_inode **v, int n)
 {
-	zfs_unlock(a);
-	if (b && b != a)
-		zfs_unlock(b);
+	for (int i = 0; i < n; i++) {
+		bool dup = !v[i];
+
+		for (int j = 0; j < i && !dup; j++)
+			dup = v[j] == v[i];
+		if (!dup)
+			zfs_unlock(v[i]);
+	}
 }
 
 void zfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
@@ -386,8 +409,7 @@ void zfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const cha
 	err = zfs_reserve_inode(fs);
 	if (err)
 		goto out;
-	zfs_wrlock(dir);
-	zfs_wrlock(in);
+	lock_inodes((struct zfs_inode *[]){ dir, in }, 2);
 	if (dir->nlink == 0 || in->nlink == 0)
 		err = -ENOENT;
 	else if (zfs_dir_find(dir->dir, newname, strlen(newname)))
@@ -403,8 +425,7 @@ void zfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const cha
 		dir->size += ZFS_BOGO_DIRENT;
 		zfs_touch_dir(dir, &now);
 	}
-	zfs_unlock(in);
-	zfs_unlock(dir);
+	unlock_inodes((struct zfs_inode *[]){ dir, in }, 2);
 	if (err) {
 		zfs_release_inode(fs);
 	} else {
@@ -456,6 +477,7 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, boo
 		zfs_iput(fs, dir);
 		return;
 	}
+again:
 	zfs_wrlock(dir);
 	de = zfs_dir_find(dir->dir, name, strlen(name));
 	if (!de) {
@@ -475,7 +497,20 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, boo
 		goto out_unlock;
 	}
 	in = zfs_iget(fs, de->inode->ino);
-	zfs_wrlock(in);
+	if (in->ino < dir->ino) {
+		/* Lock order is by inode number: let go, take both, look again. */
+		zfs_unlock(dir);
+		lock_inodes((struct zfs_inode *[]){ dir, in }, 2);
+		de = zfs_dir_find(dir->dir, name, strlen(name));
+		if (!de || de->inode != in) {
+			unlock_inodes((struct zfs_inode *[]){ dir, in }, 2);
+			zfs_iput(fs, in);
+			in = NULL;
+			goto again;
+		}
+	} else {
+		zfs_wrlock(in);
+	}
 	if (want_dir && !zfs_dir_empty(in->dir)) {
 		err = -ENOTEMPTY;
 		zfs_unlock(in);
@@ -517,21 +552,6 @@ static bool is_ancestor(struct zfs_fs *fs, struct zfs_inode *a, struct zfs_inode
 		d = d->dir->parent;
 	}
 	return false;
-}
-
-static void lock_dirs(struct zfs_fs *fs, struct zfs_inode *od, struct zfs_inode *nd)
-{
-	if (od == nd) {
-		zfs_wrlock(od);
-	} else if (is_ancestor(fs, od, nd)) {
-		zfs_wrlock(od);
-		zfs_wrlock(nd);
-	} else if (is_ancestor(fs, nd, od)) {
-		zfs_wrlock(nd);
-		zfs_wrlock(od);
-	} else {
-		lock_pair(od, nd);
-	}
 }
 
 struct rename_args {
@@ -657,33 +677,60 @@ void zfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino
 		goto out_put;
 	}
 	r.cross = r.od != r.nd;
-	if (r.cross)
-		pthread_mutex_lock(&fs->rename_lock);
-	lock_dirs(fs, r.od, r.nd);
-	r.ode = zfs_dir_find(r.od->dir, name, strlen(name));
-	r.nde = zfs_dir_find(r.nd->dir, newname, strlen(newname));
-	r.src = r.ode ? zfs_iget(fs, r.ode->inode->ino) : NULL;
-	r.dst = r.nde ? zfs_iget(fs, r.nde->inode->ino) : NULL;
-	err = rename_check(fs, &r);
-	if (err == 0) {
-		lock_pair(r.src, r.dst);
-		zfs_now(&now);
-		err = rename_locked(fs, &r, &now);
-		if (!err) {
-			zfs_touch_dir(r.od, &now);
-			zfs_touch_dir(r.nd, &now);
+	for (;;) {
+		struct zfs_inode *all[4];
+
+		if (r.cross)
+			pthread_mutex_lock(&fs->rename_lock);
+		lock_inodes((struct zfs_inode *[]){ r.od, r.nd }, 2);
+		r.ode = zfs_dir_find(r.od->dir, name, strlen(name));
+		r.nde = zfs_dir_find(r.nd->dir, newname, strlen(newname));
+		r.src = r.ode ? zfs_iget(fs, r.ode->inode->ino) : NULL;
+		r.dst = r.nde ? zfs_iget(fs, r.nde->inode->ino) : NULL;
+		err = rename_check(fs, &r);
+		all[0] = r.od;
+		all[1] = r.nd;
+		all[2] = r.src;
+		all[3] = r.dst;
+		if (err == 0) {
+			uint64_t top = r.od->ino > r.nd->ino ? r.od->ino : r.nd->ino;
+
+			if (r.src->ino > top && (!r.dst || r.dst->ino > top)) {
+				lock_inodes(all + 2, 2);
+			} else {
+				/* Lock order is by inode number: let go, take all four, look again. */
+				unlock_inodes(all, 2);
+				lock_inodes(all, 4);
+				if (zfs_dir_find(r.od->dir, name, strlen(name)) != r.ode ||
+				    zfs_dir_find(r.nd->dir, newname, strlen(newname)) != r.nde ||
+				    (r.ode && r.ode->inode != r.src) ||
+				    (r.nde && r.nde->inode != r.dst) || rename_check(fs, &r) != 0) {
+					unlock_inodes(all, 4);
+					if (r.cross)
+						pthread_mutex_unlock(&fs->rename_lock);
+					zfs_iput(fs, r.src);
+					zfs_iput(fs, r.dst);
+					continue;
+				}
+			}
+			zfs_now(&now);
+			err = rename_locked(fs, &r, &now);
+			if (!err) {
+				zfs_touch_dir(r.od, &now);
+				zfs_touch_dir(r.nd, &now);
+			}
+			unlock_inodes(all, 4);
+		} else {
+			if (err == 1)
+				err = 0;
+			unlock_inodes(all, 2);
 		}
-		unlock_pair(r.src, r.dst);
-	} else if (err == 1) {
-		err = 0;
+		if (r.cross)
+			pthread_mutex_unlock(&fs->rename_lock);
+		zfs_iput(fs, r.src);
+		zfs_iput(fs, r.dst);
+		break;
 	}
-	zfs_unlock(r.od);
-	if (r.cross) {
-		zfs_unlock(r.nd);
-		pthread_mutex_unlock(&fs->rename_lock);
-	}
-	zfs_iput(fs, r.src);
-	zfs_iput(fs, r.dst);
 out_put:
 	reply_err(req, err);
 	zfs_iput(fs, r.od);

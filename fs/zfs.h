@@ -5,10 +5,9 @@
  *
  * Lock order (outermost first):
  *   fs->rename_lock            renames that move between directories
- *   directory inode locks      an ancestor before its descendants; two
- *                              unrelated directories in inode number order
- *   other inode locks          (files, symlinks, the moved/replaced inodes
- *                              of a rename) in inode number order
+ *   inode locks                several at once only in inode number order
+ *                              (directories, files, the inodes of a rename
+ *                              alike); see ops_namei.c
  *   inode table shard locks    (inode.c; never held while taking another)
  *   pool locks                 (inside libzpool)
  * Statistics are relaxed atomics and take no lock.
