@@ -31,7 +31,9 @@
  * completely are encoded (compressed, allocated and copied) BEFORE the inode
  * lock is taken, so the lock is held only to merge the partial head and tail
  * pages with their old contents and to swap the entries in; old handles are
- * freed after the unlock. Reading: under the read lock, hole or SAME -> fill,
+ * freed after the unlock. A batch with many full pages is encoded in parts by
+ * this thread and the helper threads (workers.c) at once, so that one
+ * sequential writer keeps every core compressing. Reading: under the read lock, hole or SAME -> fill,
  * else map RO, decompress straight into the reply buffer (or copy a raw
  * page), unmap. Maps last one copy or one decompression.
  *
@@ -55,6 +57,7 @@
 #include <unistd.h>
 #include <linux/falloc.h>
 
+#include "workers.h"
 #include "zfs.h"
 #include "zpool.h"
 
@@ -475,6 +478,79 @@ ssize_t zfs_data_read(struct zfs_fs *fs, struct zfs_inode *in, char *buf, size_t
 	return (ssize_t)done;
 }
 
+/* A run of full pages to encode, on this thread or on a helper (workers.c). */
+struct encode_part {
+	struct zfs_fs *fs;
+	const char *data;	/* the bytes of page @from */
+	struct zfs_pte *pre;
+	unsigned int from, to;	/* batch indexes [from, to) */
+	unsigned int stop;	/* first index not encoded: @to if all were */
+	int err;
+	struct zfs_job job;
+};
+
+static void encode_run(void *arg)
+{
+	struct encode_part *p = arg;
+
+	p->stop = p->to;
+	p->err = 0;
+	for (unsigned int i = p->from; i < p->to; i++) {
+		int err = encode_page(p->fs, p->data + (size_t)(i - p->from) * PAGE, &p->pre[i]);
+
+		if (err) {
+			p->stop = i;
+			p->err = err;
+			break;
+		}
+	}
+}
+
+#define PART_MIN_PAGES 32U
+#define MAX_PARTS 4U
+
+/*
+ * Phase A: encode the full pages [fa, fb) of a batch, in parts shared with
+ * the helper threads when there are enough of them. Return: the first index
+ * not encoded (fb when all were) and its error in *@err.
+ */
+static unsigned int encode_full_pages(struct zfs_fs *fs, const char *data, struct zfs_pte *pre,
+				      unsigned int fa, unsigned int fb, int *err)
+{
+	struct encode_part parts[MAX_PARTS];
+	unsigned int nparts = zfs_workers_count() + 1, count = fb - fa, stop = fb, k;
+
+	if (nparts > MAX_PARTS)
+		nparts = MAX_PARTS;
+	if (nparts > count / PART_MIN_PAGES)
+		nparts = count / PART_MIN_PAGES ? count / PART_MIN_PAGES : 1;
+	for (k = 0; k < nparts; k++) {
+		parts[k] = (struct encode_part){
+			.fs = fs,
+			.pre = pre,
+			.from = fa + count * k / nparts,
+			.to = fa + count * (k + 1) / nparts,
+		};
+		parts[k].data = data + (size_t)(parts[k].from - fa) * PAGE;
+		parts[k].job.fn = encode_run;
+		parts[k].job.arg = &parts[k];
+	}
+	for (k = 1; k < nparts; k++)
+		if (!zfs_job_submit(&parts[k].job))
+			break;
+	encode_run(&parts[0]);
+	*err = 0;
+	for (k = 0; k < nparts; k++) {
+		if (k)
+			zfs_job_finish(&parts[k].job);
+		if (parts[k].stop < parts[k].to && stop == fb) {
+			stop = parts[k].stop;
+			*err = parts[k].err;
+		}
+	}
+	return stop;
+}
+
 /* One batch of at most BATCH pages; see the design comment. */
 static ssize_t write_batch(struct zfs_fs *fs, struct zfs_inode *in, const char *buf, size_t len,
 			   uint64_t off)
@@ -483,25 +559,19 @@ static ssize_t write_batch(struct zfs_fs *fs, struct zfs_inode *in, const char *
 	const uint64_t first = off >> ZFS_PAGE_SHIFT;
 	const size_t head = off & (PAGE - 1);
 	const unsigned int n = (unsigned int)(((off + len - 1) >> ZFS_PAGE_SHIFT) - first + 1);
-	unsigned int stop = n, nold = 0, i;
+	unsigned int stop = n, nold = 0, i, fa, fb;
 	size_t written = 0;
 	int err = 0;
 
-	/* Phase A, no lock: pages the request covers completely. */
-	for (i = 0; i < n; i++) {
-		size_t pofs = i ? 0 : head;
-		size_t plen = PAGE - pofs;
-
+	/* Phase A, no lock: the pages the request covers completely. */
+	for (i = 0; i < n; i++)
 		pre[i] = hole;
-		if (plen > len - (i ? i * PAGE - head : 0))
-			continue;	/* partial tail */
-		if (pofs)
-			continue;	/* partial head */
-		err = encode_page(fs, buf + i * PAGE - head, &pre[i]);
-		if (err) {
-			stop = i;
-			break;
-		}
+	fa = head ? 1 : 0;
+	fb = ((off + len) & (PAGE - 1)) ? n - 1 : n;
+	if (fb > fa) {
+		fb = encode_full_pages(fs, buf + (fa ? PAGE - head : 0), pre, fa, fb, &err);
+		if (err)
+			stop = fb;
 	}
 
 	/* Phase B, write lock: partial pages, EOF tail, publish. */

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "ops.h"
+#include "workers.h"
 #include "zpage.h"
 #include "zpool.h"
 
@@ -171,6 +172,16 @@ static int run_loop(struct fuse_session *se, const struct fuse_cmdline_opts *co,
 	return ret;
 }
 
+/* Helpers that compress parts of large writes: one per core beyond the first (at most 3). */
+static void start_helpers(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned int n = cpus > 1 ? (unsigned int)(cpus - 1) : 0;
+
+	if (zfs_workers_start(n > 3 ? 3 : n))
+		fprintf(stderr, "zpoolfs: warning: could not start every compression helper\n");
+}
+
 static void print_version(void)
 {
 	printf("zpoolfs %s (libzpool %s, lz4, zstd)\n", ZPOOL_VERSION, ZPOOL_VERSION);
@@ -240,7 +251,9 @@ int main(int argc, char *argv[])
 		zpage_fail_nth(fault_nth);
 	if (fault_every)
 		zpage_fail_every(fault_every);
+	start_helpers();
 	ret = run_loop(se, &co, &opt) ? 1 : 0;
+	zfs_workers_stop();
 	zpage_fail_reset();
 out_unmount:
 	fuse_session_unmount(se);
