@@ -42,8 +42,8 @@ int zfs_make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 		  const char *target, struct zfs_inode **out);
 
 /* ops_attr.c */
-bool zfs_relatime_due(const struct zfs_inode *in, const struct timespec *now);
-void zfs_touch_atime(struct zfs_inode *in);
+bool zfs_atime_due(const struct zfs_fs *fs, const struct zfs_inode *in, const struct timespec *now);
+void zfs_touch_atime(const struct zfs_fs *fs, struct zfs_inode *in);
 
 /* statsdir.c: the .zpool directory. */
 struct zfs_stats_fh;

@@ -12,7 +12,8 @@
  * handle) sets both times; truncate(2) sets them only if the file holds
  * pages (tmpfs then runs its truncation, which stamps the times). chmod keeps
  * an access ACL in step with the new mode (FUSE_CAP_POSIX_ACL makes that the
- * filesystem's job). Access times follow relatime, tmpfs's default.
+ * filesystem's job). Access times follow relatime, tmpfs's default, unless
+ * the mount says noatime, strictatime or nodiratime.
  */
 #include <errno.h>
 #include <string.h>
@@ -21,10 +22,14 @@
 #include "ops.h"
 #include "xattr.h"
 
-bool zfs_relatime_due(const struct zfs_inode *in, const struct timespec *now)
+bool zfs_atime_due(const struct zfs_fs *fs, const struct zfs_inode *in, const struct timespec *now)
 {
 	const struct timespec *a = &in->atime;
 
+	if (fs->opt.atime == ZFS_NOATIME || (fs->opt.nodiratime && zfs_is_dir(in)))
+		return false;
+	if (fs->opt.atime == ZFS_STRICTATIME)
+		return true;
 	if (in->mtime.tv_sec > a->tv_sec ||
 	    (in->mtime.tv_sec == a->tv_sec && in->mtime.tv_nsec >= a->tv_nsec))
 		return true;
@@ -34,13 +39,13 @@ bool zfs_relatime_due(const struct zfs_inode *in, const struct timespec *now)
 	return now->tv_sec - a->tv_sec >= 24 * 60 * 60;
 }
 
-void zfs_touch_atime(struct zfs_inode *in)
+void zfs_touch_atime(const struct zfs_fs *fs, struct zfs_inode *in)
 {
 	struct timespec now;
 
 	zfs_now(&now);
 	zfs_wrlock(in);
-	if (zfs_relatime_due(in, &now))
+	if (zfs_atime_due(fs, in, &now))
 		in->atime = now;
 	zfs_unlock(in);
 }

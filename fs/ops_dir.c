@@ -97,10 +97,10 @@ void zfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			break;
 	}
 full:
-	touch = zfs_relatime_due(in, &now);
+	touch = zfs_atime_due(fs, in, &now);
 	zfs_unlock(in);
 	if (touch)
-		zfs_touch_atime(in);
+		zfs_touch_atime(fs, in);
 	fuse_reply_buf(req, buf, pos);
 	free(buf);
 	zfs_iput(fs, in);

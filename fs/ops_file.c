@@ -104,10 +104,10 @@ void zfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct 
 	zfs_now(&now);
 	zfs_rdlock(in);
 	n = zfs_data_read(fs, in, buf, size, (uint64_t)off);
-	touch = zfs_relatime_due(in, &now);
+	touch = zfs_atime_due(fs, in, &now);
 	zfs_unlock(in);
 	if (n >= 0 && touch)
-		zfs_touch_atime(in);
+		zfs_touch_atime(fs, in);
 	if (n < 0)
 		reply_err(req, (int)n);
 	else

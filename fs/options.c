@@ -27,6 +27,8 @@
 
 #define OPT(t, f) { t, offsetof(struct zfs_opt_strings, f), 1 }
 
+enum { KEY_NOATIME = 1, KEY_ATIME, KEY_STRICTATIME, KEY_RELATIME, KEY_NODIRATIME };
+
 static const struct fuse_opt zfs_opt_spec[] = {
 	OPT("size=%s", size),
 	OPT("nr_inodes=%s", nr_inodes),
@@ -40,6 +42,11 @@ static const struct fuse_opt zfs_opt_spec[] = {
 	OPT("statsdir=%s", statsdir),
 	OPT("threads=%s", threads),
 	OPT("nostats", nostats),
+	FUSE_OPT_KEY("noatime", KEY_NOATIME),
+	FUSE_OPT_KEY("atime", KEY_ATIME),
+	FUSE_OPT_KEY("strictatime", KEY_STRICTATIME),
+	FUSE_OPT_KEY("relatime", KEY_RELATIME),
+	FUSE_OPT_KEY("nodiratime", KEY_NODIRATIME),
 	OPT("-h", show_help),
 	OPT("--help", show_help),
 	OPT("-V", show_version),
@@ -47,10 +54,34 @@ static const struct fuse_opt zfs_opt_spec[] = {
 	FUSE_OPT_END
 };
 
+/*
+ * Access-time options are noted here; noatime and atime also go on to libfuse
+ * (which sets the kernel's mount flags), the others libfuse does not know.
+ * Everything else is kept for libfuse, which refuses what it does not know.
+ */
 static int keep_unknown(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
-	/* -h/-V are also kept so that fuse_parse_cmdline() sees them. */
-	return 1;
+	struct zfs_opt_strings *s = data;
+
+	switch (key) {
+	case KEY_NOATIME:
+		s->atime = ZFS_NOATIME;
+		return 1;
+	case KEY_ATIME:
+		s->atime = ZFS_RELATIME;
+		return 1;
+	case KEY_STRICTATIME:
+		s->atime = ZFS_STRICTATIME;
+		return 0;
+	case KEY_RELATIME:
+		s->atime = ZFS_RELATIME;
+		return 0;
+	case KEY_NODIRATIME:
+		s->nodiratime = 1;
+		return 0;
+	default:
+		return 1;
+	}
 }
 
 int zfs_opts_parse(struct fuse_args *args, struct zfs_opt_strings *s)
@@ -263,6 +294,8 @@ int zfs_opts_check(const struct zfs_opt_strings *s, struct zfs_options *o)
 	err = check_statsdir(s, o);
 	if (err)
 		return err;
+	o->atime = (enum zfs_atime)s->atime;
+	o->nodiratime = s->nodiratime;
 	if (s->threads) {
 		if (parse_uint(s->threads, 1024, 10, &v) || v == 0)
 			return bad("threads", s->threads, "want a number of threads from 1 to 1024");
@@ -293,6 +326,8 @@ void zfs_opts_help(const char *prog)
 	       "    -o statsdir=NAME       name of the statistics directory (default .zpool)\n"
 	       "    -o nostats             no statistics directory\n"
 	       "    -o threads=N           at most N threads serve requests\n"
+	       "    -o relatime|strictatime|noatime|nodiratime   when reads update access\n"
+	       "                           times (relatime, as tmpfs)\n"
 	       "    -h, --help             this help, then libfuse's\n"
 	       "    -V, --version          versions of zpoolfs and libfuse\n"
 	       "\n"

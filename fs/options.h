@@ -26,8 +26,17 @@ struct zfs_opt_strings {
 	char *statsdir;
 	char *threads;
 	int nostats;
+	int atime;			/* enum zfs_atime */
+	int nodiratime;
 	int show_help;
 	int show_version;
+};
+
+/* When reads update access times (the mount's atime options). */
+enum zfs_atime {
+	ZFS_RELATIME,		/* tmpfs's default: when older than mtime/ctime or a day */
+	ZFS_NOATIME,
+	ZFS_STRICTATIME,
 };
 
 /* Checked values. */
@@ -44,6 +53,8 @@ struct zfs_options {
 	uint64_t mem_limit;		/* bytes, 0 = none */
 	char statsdir[256];		/* "" with nostats */
 	unsigned int threads;		/* 0 = libfuse's default */
+	enum zfs_atime atime;
+	bool nodiratime;
 };
 
 /**

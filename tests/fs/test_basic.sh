@@ -36,7 +36,7 @@ mv "$M/.zpool" "$M/x" 2>/dev/null && fail "rename of .zpool succeeded"
 rm -f "$M/.zpool/mm_stat" 2>/dev/null && [ ! -e "$M/.zpool/mm_stat" ] && fail "unlink in .zpool succeeded"
 touch "$M/.zpool/new" 2>/dev/null && fail "create in .zpool succeeded"
 chmod 777 "$M/.zpool/pool" 2>/dev/null && fail "chmod of a stats file succeeded"
-echo x >"$M/.zpool/pool" 2>/dev/null && fail "write to a read-only stats file succeeded"
+(echo x >"$M/.zpool/pool") 2>/dev/null && fail "write to a read-only stats file succeeded"
 python3 - "$M" <<'EOF' || fail "EPERM checks on .zpool"
 import errno, os, sys
 m = sys.argv[1]
@@ -83,6 +83,36 @@ for i in $(seq 50); do
 done
 assert_eq "$(stat -f -c '%f' "$M")" 2047 "space of the unlinked file returned after close"
 zfs_umount "$M"
+
+# Access times: relatime by default, noatime and strictatime on request.
+# readtwice FILE: read FILE twice from the filesystem (not the page cache); print "a0 a1 a2".
+readtwice() {
+	python3 - "$1" <<'EOF'
+import os, sys, time
+def rd():
+    fd = os.open(sys.argv[1], os.O_RDONLY)
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    os.read(fd, 10)
+    os.close(fd)
+    time.sleep(0.02)
+    return os.stat(sys.argv[1]).st_atime_ns
+a0 = os.stat(sys.argv[1]).st_atime_ns
+time.sleep(0.02)
+print(a0, rd(), rd())
+EOF
+}
+for opt in relatime noatime strictatime; do
+	zfs_mount "$M" -o "$opt" || fail "mount -o $opt"
+	echo data >"$M/t"
+	sleep 1.1	# let the attributes the kernel cached expire
+	read -r a0 a1 a2 <<<"$(readtwice "$M/t")"
+	case $opt in
+	relatime) [ "$a1" != "$a0" ] && [ "$a2" = "$a1" ] || fail "relatime: atimes $a0 $a1 $a2" ;;
+	noatime) [ "$a1" = "$a0" ] && [ "$a2" = "$a0" ] || fail "noatime: atimes $a0 $a1 $a2" ;;
+	strictatime) [ "$a1" != "$a0" ] || fail "strictatime: atimes $a0 $a1 $a2" ;;
+	esac
+	zfs_umount "$M"
+done
 
 # statsdir= and nostats.
 zfs_mount "$M" -o statsdir=stats || fail "mount with statsdir= failed"
