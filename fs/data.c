@@ -33,7 +33,8 @@
  * pages with their old contents and to swap the entries in; old handles are
  * freed after the unlock. A batch with many full pages is encoded in parts by
  * this thread and the helper threads (workers.c) at once, so that one
- * sequential writer keeps every core compressing. Reading: under the read lock, hole or SAME -> fill,
+ * sequential writer keeps every core compressing.
+ * Reading: under the read lock, hole or SAME -> fill,
  * else map RO, decompress straight into the reply buffer (or copy a raw
  * page), unmap. Maps last one copy or one decompression.
  *
@@ -98,7 +99,8 @@ static void note_pool_size(struct zfs_fs *fs)
 	unsigned long total = (unsigned long)zpool_get_total_size(fs->pool);
 	unsigned long max = atomic_load_explicit(&fs->counters.mem_used_max, memory_order_relaxed);
 
-	while (total > max && !atomic_compare_exchange_weak(&fs->counters.mem_used_max, &max, total))
+	while (total > max &&
+	       !atomic_compare_exchange_weak(&fs->counters.mem_used_max, &max, total))
 		;
 }
 
@@ -592,13 +594,13 @@ static ssize_t write_batch(struct zfs_fs *fs, struct zfs_inode *in, const char *
 		if (plen > len - (i ? i * PAGE - head : 0))
 			plen = len - (i ? i * PAGE - head : 0);
 		if (plen != PAGE) {
-			/* Partial page: merge with the old contents (stale bytes after EOF zeroed). */
+			/* Partial: merge with the old contents (stale bytes after EOF zeroed). */
 			size_t zfrom = PAGE;
 
 			if (idx == in->size >> ZFS_PAGE_SHIFT)
 				zfrom = in->size & (PAGE - 1);
-			err = rewrite_page(fs, in, idx, zfrom, PAGE, buf + (i ? i * PAGE - head : 0),
-					   pofs, plen);
+			err = rewrite_page(fs, in, idx, zfrom, PAGE,
+					   buf + (i ? i * PAGE - head : 0), pofs, plen);
 			if (err)
 				break;
 			written += plen;
@@ -691,7 +693,8 @@ static int zero_range(struct zfs_fs *fs, struct zfs_inode *in, uint64_t off, uin
 				    end & (PAGE - 1), NULL, 0, 0);
 	}
 	if (off & (PAGE - 1)) {
-		err = rewrite_page(fs, in, off >> ZFS_PAGE_SHIFT, off & (PAGE - 1), PAGE, NULL, 0, 0);
+		err = rewrite_page(fs, in, off >> ZFS_PAGE_SHIFT, off & (PAGE - 1), PAGE, NULL, 0,
+				   0);
 		if (err)
 			return err;
 	}

@@ -19,7 +19,7 @@ struct zfs_dirent {
 	uint32_t hash;
 	uint32_t slot;			/* index in zfs_dir.order */
 	uint16_t namelen;
-	uint8_t dtype;			/* S_IFMT >> 12 of the inode: d_type without its lock */
+	uint8_t dtype;			/* S_IFMT >> 12 of the inode: d_type, no lock */
 	char name[];			/* NUL-terminated */
 };
 

@@ -245,7 +245,8 @@ int zfs_make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 
 		in->dir->parent = dir;
 		if (!err && dacl)
-			err = zfs_xattr_set(&in->xattrs, ZFS_ACL_DEFAULT, dacl->value, dacl->vlen, 0);
+			err = zfs_xattr_set(&in->xattrs, ZFS_ACL_DEFAULT, dacl->value, dacl->vlen,
+					    0);
 	}
 	if (!err && keep)
 		err = zfs_xattr_set(&in->xattrs, ZFS_ACL_ACCESS, acl, acl_len, 0);
@@ -698,7 +699,7 @@ void zfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino
 			if (r.src->ino > top && (!r.dst || r.dst->ino > top)) {
 				lock_inodes(all + 2, 2);
 			} else {
-				/* Lock order is by inode number: let go, take all four, look again. */
+				/* Lock order is by inode number: let go, take all, look again. */
 				unlock_inodes(all, 2);
 				lock_inodes(all, 4);
 				if (zfs_dir_find(r.od->dir, name, strlen(name)) != r.ode ||

@@ -239,7 +239,8 @@ static int check_statsdir(const struct zfs_opt_strings *s, struct zfs_options *o
 
 	if (s->nostats) {
 		if (s->statsdir)
-			return bad("statsdir", s->statsdir, "nostats hides the statistics directory");
+			return bad("statsdir", s->statsdir,
+				   "nostats hides the statistics directory");
 		o->statsdir[0] = '\0';
 		return 0;
 	}
@@ -290,7 +291,8 @@ int zfs_opts_check(const struct zfs_opt_strings *s, struct zfs_options *o)
 		return err;
 
 	if (s->mem_limit && zfs_parse_bytes(s->mem_limit, true, &o->mem_limit))
-		return bad("mem_limit", s->mem_limit, "want bytes with a k/m/g/t suffix, or N% of RAM");
+		return bad("mem_limit", s->mem_limit,
+			   "want bytes with a k/m/g/t suffix, or N% of RAM");
 	err = check_statsdir(s, o);
 	if (err)
 		return err;
@@ -298,7 +300,8 @@ int zfs_opts_check(const struct zfs_opt_strings *s, struct zfs_options *o)
 	o->nodiratime = s->nodiratime;
 	if (s->threads) {
 		if (parse_uint(s->threads, 1024, 10, &v) || v == 0)
-			return bad("threads", s->threads, "want a number of threads from 1 to 1024");
+			return bad("threads", s->threads,
+				   "want a number of threads from 1 to 1024");
 		o->threads = (unsigned int)v;
 	}
 	return 0;
@@ -312,7 +315,8 @@ void zfs_opts_help(const char *prog)
 	       "zsmalloc or zbud pool in this process. SOURCE is ignored (mount(8) passes it).\n"
 	       "\n"
 	       "zpoolfs options:\n"
-	       "    -o size=BYTES          limit of stored file data: k/m/g/t suffix or N%% of RAM\n"
+	       "    -o size=BYTES          limit of stored file data: k/m/g/t suffix or\n"
+	       "                           N%% of RAM\n"
 	       "                           (default 50%%, 0 = no limit)\n"
 	       "    -o nr_inodes=N         limit of inodes (default: RAM pages / 2, 0 = no limit)\n"
 	       "    -o mode=OCTAL          permissions of the root directory (default 1777)\n"

@@ -59,7 +59,7 @@ struct zfs_inode {
 	struct zfs_inode *hnext;
 	uint64_t nlookup;		/* references the kernel holds (lookup - forget) */
 	unsigned int refs;		/* requests using the inode right now */
-	bool unlinked;			/* nlink reached 0: freed when nlookup and refs are 0 */
+	bool unlinked;			/* nlink reached 0: freed when nlookup, refs are 0 */
 
 	/* constant after creation */
 	uint64_t ino;
