@@ -14,10 +14,11 @@
  *         object that large takes a page of its own anyway (zsmalloc gives
  *         it a huge class), and raw pages are read without decompressing.
  *
- * huge_threshold, as zram takes zs_huge_class_size(): zsmalloc - the size of
- * the smallest huge class (one object per one-page zspage) less the
- * in-object handle, read from the pool's class geometry; zbud - one more
- * than the largest object zbud takes (3968). zbud cannot hold a 4096-byte
+ * huge_threshold is zram's: zs_huge_class_size(), the largest class whose
+ * zspages hold several objects on several pages, less 7 (a zsmalloc object
+ * carries an 8-byte handle, so anything from there up lands in a class that
+ * gives it a page of its own), read from the pool's class geometry; for zbud
+ * one more than the largest object zbud takes (3968). zbud cannot hold a 4096-byte
  * object at all, so with zbud a raw page is stored as two 2048-byte halves,
  * each a zbud object (its own buddy pairs it with any object of up to 1984
  * bytes), and the entry points to a small {handle, handle} pair. Every byte
@@ -124,13 +125,18 @@ int zfs_data_init(struct zfs_fs *fs)
 		return -ENOMEM;
 	zpool_get_stats(fs->pool, st);
 	if (st->type && !strcmp(st->type, "zsmalloc")) {
+		/* zs_huge_class_size(): the largest class of several pages and objects, less 7 */
+		size_t largest = 0;
+
 		for (unsigned int i = 0; i < st->zs.nr_classes && i < ZS_SIZE_CLASSES; i++) {
 			const struct zs_class_stats *c = &st->zs.class[i];
 
-			if (c->huge && c->size > sizeof(unsigned long) &&
-			    c->size - sizeof(unsigned long) < fs->huge_threshold)
-				fs->huge_threshold = c->size - sizeof(unsigned long);
+			if (c->pages_per_zspage != 1 && c->objs_per_zspage != 1 &&
+			    c->size > largest)
+				largest = c->size;
 		}
+		if (largest > sizeof(unsigned long))
+			fs->huge_threshold = largest - (sizeof(unsigned long) - 1);
 	}
 	free(st);
 	return 0;
