@@ -30,8 +30,8 @@ check_zram_line() {
 stats_mount -o backend=zsmalloc
 # Something in several classes, and a same-filled and an incompressible page.
 for i in $(seq 1 40); do
-	head -c $((i * 97)) /dev/urandom >"$MNT/f$i"
-	head -c $((4096 - i * 97 % 4096)) /dev/zero >>"$MNT/f$i"
+	head -c $((i * 85)) /dev/urandom >"$MNT/f$i"
+	head -c $((4096 - i * 85 % 4096)) /dev/zero >>"$MNT/f$i"
 done
 fill "$MNT/same" 3 same
 fill "$MNT/rand" 2 random
