@@ -105,6 +105,8 @@ static struct zfs_fs *fs_create(const struct zfs_options *opt)
 	fs->owner = opt->uid;
 	fs->owner_gid = opt->gid;
 	fs->timeout = 1.0;
+	fs->readahead_kib = opt->readahead_kib;
+	atomic_flag_clear(&fs->readahead_done);
 	atomic_init(&fs->next_ino, FUSE_ROOT_ID);
 	pthread_mutex_init(&fs->rename_lock, NULL);
 	zfs_now(&fs->mount_time);
@@ -237,6 +239,7 @@ int main(int argc, char *argv[])
 		goto out;
 	if (add_mount_options(&args, source))
 		goto out;
+	fs->mountpoint = co.mountpoint;
 	se = fuse_session_new(&args, &zfs_ops, sizeof(zfs_ops), fs);
 	if (!se)
 		goto out;	/* libfuse said why (an unknown option, most likely) */

@@ -56,6 +56,7 @@ void zfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct zfs_inode *in = zfs_iget(fs, ino);
 	struct stat st;
 
+	zfs_readahead_apply(fs);
 	if (!in) {
 		reply_err(req, -ENOENT);
 		return;
@@ -168,6 +169,7 @@ void zfs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 	unsigned long inodes = atomic_load_explicit(&fs->inodes_used, memory_order_relaxed);
 	struct statvfs sv;
 
+	zfs_readahead_apply(fs);
 	memset(&sv, 0, sizeof(sv));
 	sv.f_bsize = ZFS_PAGE_SIZE;
 	sv.f_frsize = ZFS_PAGE_SIZE;

@@ -26,6 +26,7 @@ void zfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct zfs_stats_fh *fh;
 	int err = 0;
 
+	zfs_readahead_apply(fs);
 	if (!in) {
 		reply_err(req, -ENOENT);
 		return;
@@ -76,6 +77,7 @@ void zfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct 
 	ssize_t n;
 	char *buf;
 
+	zfs_readahead_apply(fs);
 	if (fi->fh) {
 		zfs_stats_read(req, (struct zfs_stats_fh *)(uintptr_t)fi->fh, size, off);
 		return;

@@ -81,6 +81,7 @@ void zfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fuse_entry_param e;
 	int err = 0;
 
+	zfs_readahead_apply(fs);
 	if (strlen(name) > ZFS_NAME_MAX) {
 		reply_err(req, -ENAMETOOLONG);
 		return;

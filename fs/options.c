@@ -41,6 +41,7 @@ static const struct fuse_opt zfs_opt_spec[] = {
 	OPT("mem_limit=%s", mem_limit),
 	OPT("statsdir=%s", statsdir),
 	OPT("threads=%s", threads),
+	OPT("readahead=%s", readahead),
 	OPT("nostats", nostats),
 	FUSE_OPT_KEY("noatime", KEY_NOATIME),
 	FUSE_OPT_KEY("atime", KEY_ATIME),
@@ -97,7 +98,7 @@ void zfs_opts_free(struct zfs_opt_strings *s)
 {
 	char **strs[] = { &s->size,	  &s->nr_inodes, &s->mode,	&s->uid,
 			  &s->gid,	  &s->backend,	 &s->comp,	&s->comp_level,
-			  &s->mem_limit, &s->statsdir,	 &s->threads };
+			  &s->mem_limit, &s->statsdir,	 &s->threads,	&s->readahead };
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
@@ -296,6 +297,12 @@ int zfs_opts_check(const struct zfs_opt_strings *s, struct zfs_options *o)
 	err = check_statsdir(s, o);
 	if (err)
 		return err;
+	o->readahead_kib = 1024;
+	if (s->readahead) {
+		if (zfs_parse_bytes(s->readahead, false, &bytes) || bytes > (1ULL << 30))
+			return bad("readahead", s->readahead, "want bytes with a k/m suffix, at most 1g");
+		o->readahead_kib = (unsigned long)(bytes / 1024);
+	}
 	o->atime = (enum zfs_atime)s->atime;
 	o->nodiratime = s->nodiratime;
 	if (s->threads) {
@@ -330,6 +337,8 @@ void zfs_opts_help(const char *prog)
 	       "    -o statsdir=NAME       name of the statistics directory (default .zpool)\n"
 	       "    -o nostats             no statistics directory\n"
 	       "    -o threads=N           at most N threads serve requests\n"
+	       "    -o readahead=BYTES     the kernel's readahead window (default 1m, as\n"
+	       "                           root; 0 keeps the kernel's 128k)\n"
 	       "    -o relatime|strictatime|noatime|nodiratime   when reads update access\n"
 	       "                           times (relatime, as tmpfs)\n"
 	       "    -h, --help             this help, then libfuse's\n"

@@ -25,6 +25,7 @@ struct zfs_opt_strings {
 	char *mem_limit;
 	char *statsdir;
 	char *threads;
+	char *readahead;
 	int nostats;
 	int atime;			/* enum zfs_atime */
 	int nodiratime;
@@ -55,6 +56,7 @@ struct zfs_options {
 	unsigned int threads;		/* 0 = libfuse's default */
 	enum zfs_atime atime;
 	bool nodiratime;
+	unsigned long readahead_kib;	/* 0: the kernel's default */
 };
 
 /**

@@ -107,6 +107,11 @@ struct zfs_fs {
 	struct zfs_inode *statsdir;	/* NULL with nostats */
 	pthread_mutex_t rename_lock;
 	double timeout;			/* entry and attribute cache time for the kernel */
+
+	const char *mountpoint;		/* absolute; for readahead.c */
+	unsigned long readahead_kib;
+	atomic_bool readahead_set;	/* cheap test on the request path */
+	atomic_flag readahead_done;	/* the work is done once */
 };
 
 /* inode.c */
@@ -148,6 +153,20 @@ static inline void zfs_wrlock(struct zfs_inode *i)
 static inline void zfs_unlock(struct zfs_inode *i)
 {
 	pthread_rwlock_unlock(&i->lock);
+}
+
+/*
+ * zfs_readahead_apply - set the mount's readahead window to fs->readahead_kib
+ * (readahead.c), once, on the first requests after FUSE_INIT. Best effort.
+ */
+void zfs_readahead_apply_slow(struct zfs_fs *fs);
+
+static inline void zfs_readahead_apply(struct zfs_fs *fs)
+{
+	if (!atomic_load_explicit(&fs->readahead_set, memory_order_relaxed)) {
+		atomic_store_explicit(&fs->readahead_set, true, memory_order_relaxed);
+		zfs_readahead_apply_slow(fs);
+	}
 }
 
 /* data.c: the page store; caller holds the inode's lock as each says. */

@@ -49,6 +49,8 @@ bad "statsdir=.." "$M" -o statsdir=..
 bad "nostats" "$M" -o nostats,statsdir=s
 bad "threads=0" "$M" -o threads=0
 bad "threads=many" "$M" -o threads=many
+bad "readahead=3x" "$M" -o readahead=3x
+bad "readahead=2g" "$M" -o readahead=2g
 bad "mount point" -o size=1m
 bad "too many arguments" src "$M" extra
 bad "$WORK/missing" "$WORK/missing"

@@ -26,6 +26,10 @@ assert_eq "$bfree" 2048 "statfs free blocks on an empty mount"
 assert_eq "$files" 100 "statfs inodes for nr_inodes=100"
 assert_eq "$ffree" 99 "statfs free inodes (the root takes one, .zpool none)"
 assert_eq "$(stat -f -c '%l' "$M")" 255 "statfs name length"
+bdi=/sys/class/bdi/$(mountpoint -d "$M")/read_ahead_kb
+if [ "$(id -u)" = 0 ] && [ -w "$bdi" ]; then
+	assert_eq "$(cat "$bdi")" 1024 "the mount's readahead window (readahead=1m by default)"
+fi
 
 # The statistics directory.
 [ -d "$M/.zpool" ] || fail "no .zpool directory"
