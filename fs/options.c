@@ -300,7 +300,8 @@ int zfs_opts_check(const struct zfs_opt_strings *s, struct zfs_options *o)
 	o->readahead_kib = 1024;
 	if (s->readahead) {
 		if (zfs_parse_bytes(s->readahead, false, &bytes) || bytes > (1ULL << 30))
-			return bad("readahead", s->readahead, "want bytes with a k/m suffix, at most 1g");
+			return bad("readahead", s->readahead,
+				   "want bytes with a k/m suffix, at most 1g");
 		o->readahead_kib = (unsigned long)(bytes / 1024);
 	}
 	o->atime = (enum zfs_atime)s->atime;
