@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "../../fs/stats.c"
+#include "lib_testutil.h"
 
 /* The kernel's headers, as zsmalloc's debugfs "classes" prints them. */
 static const char classes_header[] =
@@ -40,13 +41,6 @@ struct fixture {
 	unsigned long handles[4096];
 	unsigned int nr;
 };
-
-static bool quick(void)
-{
-	const char *q = getenv("ZPOOL_TEST_QUICK");
-
-	return q && *q && strcmp(q, "0") != 0;
-}
 
 static int setup_backend(void **state, const char *backend)
 {
@@ -594,7 +588,7 @@ static void test_compact_accounting(void **state)
 {
 	struct fixture *f = *state;
 	unsigned long before, after, freed, mm[9];
-	unsigned int n = quick() ? 400 : 3000;
+	unsigned int n = tu_quick() ? 400 : 3000;
 	char *s, want[64];
 
 	for (unsigned int i = 0; i < n; i++)
@@ -708,7 +702,7 @@ static void test_snapshot_under_writers(void **state)
 	struct churn c[2] = { { .pool = f->pool, .seed = 12345 },
 			      { .pool = f->pool, .seed = 67890 } };
 	pthread_t t[2];
-	unsigned int rounds = quick() ? 20 : 200;
+	unsigned int rounds = tu_scaled(200);
 
 	print_message("churn seeds %u %u, %u rounds\n", c[0].seed, c[1].seed, rounds);
 	for (int i = 0; i < 2; i++)

@@ -21,6 +21,7 @@
 #include "zbud.h"
 #include "zpage.h"
 #include "../../alloc/probes.h"
+#include "lib_testutil.h"
 
 #define PAGE 4096UL
 #define CHUNK 64UL
@@ -44,40 +45,9 @@ struct fixture {
 	unsigned long pages_before;
 };
 
-static unsigned long pages_in_use(void)
-{
-	struct zpage_stats st;
-
-	zpage_get_stats(&st);
-	return st.pages_in_use;
-}
-
 static unsigned long page_of(unsigned long handle)
 {
 	return handle & ~(PAGE - 1);
-}
-
-static void fill(void *p, size_t len, unsigned long seed)
-{
-	unsigned char *b = p;
-	uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1;
-
-	for (size_t i = 0; i < len; i++) {
-		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		b[i] = (unsigned char)x;
-	}
-}
-
-static bool holds(const void *p, size_t len, unsigned long seed)
-{
-	unsigned char *want = malloc(len);
-	bool ok;
-
-	assert_non_null(want);
-	fill(want, len, seed);
-	ok = memcmp(p, want, len) == 0;
-	free(want);
-	return ok;
 }
 
 static void remember(struct evict_ctx *ctx, unsigned long h, unsigned long seed, size_t size)
@@ -118,7 +88,7 @@ static unsigned long put(struct fixture *f, size_t size, unsigned long seed)
 	assert_true(h != 0);
 	p = zbud_map(f->pool, h);
 	assert_ptr_equal(p, (void *)h);
-	fill(p, size, seed);
+	tu_fill(p, size, seed);
 	zbud_unmap(f->pool, h);
 	remember(&f->ctx, h, seed, size);
 	return h;
@@ -129,7 +99,7 @@ static void drop(struct fixture *f, unsigned long h)
 	int i = lookup(&f->ctx, h);
 
 	assert_true(i >= 0);
-	assert_true(holds(zbud_map(f->pool, h), f->ctx.sizes[i], f->ctx.seeds[i][1]));
+	assert_true(tu_holds(zbud_map(f->pool, h), f->ctx.sizes[i], f->ctx.seeds[i][1]));
 	zbud_unmap(f->pool, h);
 	forget(&f->ctx, h);
 	zbud_free(f->pool, h);
@@ -149,7 +119,7 @@ static int test_evict(struct zbud_pool *pool, unsigned long handle)
 		ctx->alloc_in_evict = false;
 	}
 	assert_true(i >= 0); /* only live objects may be offered */
-	assert_true(holds(zbud_map(pool, handle), ctx->sizes[i], ctx->seeds[i][1]));
+	assert_true(tu_holds(zbud_map(pool, handle), ctx->sizes[i], ctx->seeds[i][1]));
 	zbud_unmap(pool, handle);
 	if (handle == ctx->refuse)
 		return -EBUSY;
@@ -171,7 +141,7 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	f->pages_before = pages_in_use();
+	f->pages_before = tu_pages_in_use();
 	f->pool = zbud_create_pool_priv(&test_ops, f);
 	if (!f->pool)
 		return -1;
@@ -193,7 +163,7 @@ static int teardown(void **state)
 	assert_int_equal(st.bytes_requested, 0);
 	assert_int_equal(st.mapped_now, 0);
 	zbud_destroy_pool(f->pool);
-	assert_int_equal(pages_in_use(), f->pages_before);
+	assert_int_equal(tu_pages_in_use(), f->pages_before);
 	free(f);
 	return 0;
 }
@@ -291,9 +261,9 @@ static void test_handle_placement(void **state)
 	assert_int_equal(d, page_of(c) + PAGE - 64);
 	assert_int_equal(c + 3968, d);
 	/* Rewriting each whole object leaves the other intact (and the header: frees work). */
-	fill(zbud_map(f->pool, c), 3968, 3);
+	tu_fill(zbud_map(f->pool, c), 3968, 3);
 	zbud_unmap(f->pool, c);
-	fill(zbud_map(f->pool, d), 64, 4);
+	tu_fill(zbud_map(f->pool, d), 64, 4);
 	zbud_unmap(f->pool, d);
 	drop(f, c);
 	drop(f, d);
@@ -567,7 +537,7 @@ static void test_page_failure(void **state)
 		int ret = zbud_alloc(f->pool, 2100, &h);
 
 		if (ret == 0) {
-			fill(zbud_map(f->pool, h), 2100, 100 + i);
+			tu_fill(zbud_map(f->pool, h), 2100, 100 + i);
 			zbud_unmap(f->pool, h);
 			remember(&f->ctx, h, 100 + i, 2100);
 			ok++;
@@ -622,11 +592,11 @@ static void test_traced_map(void **state)
 	zpool_map_entry_semaphore = zpool_map_return_semaphore = 1;
 	zpool_unmap_entry_semaphore = zpool_unmap_return_semaphore = 1;
 	for (int i = 0; i < 3; i++) {
-		assert_true(holds(zbud_map(f->pool, a), 100, 1));
+		assert_true(tu_holds(zbud_map(f->pool, a), 100, 1));
 		/* The return probe consumed the start its entry probe took. */
 		assert_int_equal(zpool_trace_start, 0);
 		zbud_unmap(f->pool, a);
-		assert_true(holds(zbud_map(f->pool, b), 1000, 2));
+		assert_true(tu_holds(zbud_map(f->pool, b), 1000, 2));
 		zbud_unmap(f->pool, b);
 		assert_int_equal(zpool_trace_start, 0);
 	}
@@ -650,7 +620,7 @@ static void test_random_invariants(void **state)
 	static unsigned long handle[SLOTS], seeds[SLOTS];
 	static size_t size[SLOTS];
 	unsigned long chunks = 0, objects = 0, bytes = 0;
-	int steps = getenv("ZPOOL_TEST_QUICK") ? 3000 : 30000;
+	int steps = tu_scaled(30000);
 	unsigned int seed = 12345;
 
 	memset(handle, 0, sizeof(handle));
@@ -659,7 +629,7 @@ static void test_random_invariants(void **state)
 		struct zbud_stats st;
 
 		if (handle[s]) {
-			assert_true(holds(zbud_map(f->pool, handle[s]), size[s], seeds[s]));
+			assert_true(tu_holds(zbud_map(f->pool, handle[s]), size[s], seeds[s]));
 			zbud_unmap(f->pool, handle[s]);
 			zbud_free(f->pool, handle[s]);
 			chunks -= (size[s] + 63) / 64, bytes -= size[s], objects--;
@@ -671,7 +641,7 @@ static void test_random_invariants(void **state)
 				size[s] = i % 34 ? 1 : ZBUD_MAX_ALLOC_SIZE;
 			seeds[s] = (unsigned long)i;
 			assert_int_equal(zbud_alloc(f->pool, size[s], &handle[s]), 0);
-			fill(zbud_map(f->pool, handle[s]), size[s], seeds[s]);
+			tu_fill(zbud_map(f->pool, handle[s]), size[s], seeds[s]);
 			zbud_unmap(f->pool, handle[s]);
 			chunks += (size[s] + 63) / 64, bytes += size[s], objects++;
 		}
@@ -688,7 +658,7 @@ static void test_random_invariants(void **state)
 	for (int s = 0; s < SLOTS; s++) {
 		if (!handle[s])
 			continue;
-		assert_true(holds(zbud_map(f->pool, handle[s]), size[s], seeds[s]));
+		assert_true(tu_holds(zbud_map(f->pool, handle[s]), size[s], seeds[s]));
 		zbud_unmap(f->pool, handle[s]);
 		zbud_free(f->pool, handle[s]);
 	}

@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -29,53 +28,7 @@
 #include "zpool.h"
 #include "zpage.h"
 #include "../../alloc/zpool_internal.h"
-
-static bool quick(void)
-{
-	const char *q = getenv("ZPOOL_TEST_QUICK");
-
-	return q && *q && strcmp(q, "0") != 0;
-}
-
-static int scaled(int n)
-{
-	return quick() ? n / 10 : n;
-}
-
-static unsigned long pages_in_use(void)
-{
-	struct zpage_stats st;
-
-	zpage_get_stats(&st);
-	return st.pages_in_use;
-}
-
-/* xorshift64*: small, fast, and the same sequence everywhere for a given seed. */
-static uint64_t rnd_next(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
-	*s = x;
-	return x * 0x2545f4914f6cdd1dULL;
-}
-
-static unsigned long rnd(uint64_t *s, unsigned long n)
-{
-	return (unsigned long)(rnd_next(s) % n);
-}
-
-static void fill(void *p, size_t len, uint64_t seed)
-{
-	unsigned char *b = p;
-	uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 0x632be59bd9b4e019ULL;
-
-	for (size_t i = 0; i < len; i++) {
-		if ((i & 7) == 0)
-			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-		b[i] = (unsigned char)(x >> (8 * (i & 7)));
-	}
-}
+#include "lib_testutil.h"
 
 /* ------------------------------------------------------------------ fixture */
 
@@ -85,7 +38,7 @@ static int setup(void **state)
 
 	if (!before)
 		return -1;
-	*before = pages_in_use();
+	*before = tu_pages_in_use();
 	*state = before;
 	return 0;
 }
@@ -96,7 +49,7 @@ static int teardown(void **state)
 	unsigned long *before = *state;
 
 	zpage_fail_reset();
-	assert_int_equal(pages_in_use(), *before);
+	assert_int_equal(tu_pages_in_use(), *before);
 	free(before);
 	return 0;
 }
@@ -267,7 +220,7 @@ static int model_evict(struct zpool *pool, unsigned long handle)
 	if (i < 0)
 		fail_msg("evict() of %#lx, which the model does not hold", handle);
 	check_obj(m, &m->obj[i]);
-	if (rnd(&m->rng, 10) == 0) {
+	if (tu_rnd(&m->rng, 10) == 0) {
 		m->refused++;
 		return -EBUSY;
 	}
@@ -281,15 +234,15 @@ static const struct zpool_ops model_ops = { .evict = model_evict };
 /* Sizes as compressed 4 KiB pages come: mostly 1-3 KiB, some tiny, some incompressible. */
 static size_t model_size(struct model *m)
 {
-	unsigned long r = rnd(&m->rng, 100);
+	unsigned long r = tu_rnd(&m->rng, 100);
 
 	if (r < 10)
-		return 1 + rnd(&m->rng, 64);
+		return 1 + tu_rnd(&m->rng, 64);
 	if (r < 60)
-		return 700 + rnd(&m->rng, 2400);
+		return 700 + tu_rnd(&m->rng, 2400);
 	if (r < 70)
-		return m->max - rnd(&m->rng, 64);
-	return 1 + rnd(&m->rng, m->max);
+		return m->max - tu_rnd(&m->rng, 64);
+	return 1 + tu_rnd(&m->rng, m->max);
 }
 
 static void model_malloc(struct model *m, struct shadow *o)
@@ -307,7 +260,7 @@ static void model_malloc(struct model *m, struct shadow *o)
 	assert_int_equal(find_slot(m, h), -1); /* a live handle is never handed out twice */
 	o->bytes = malloc(size);
 	assert_non_null(o->bytes);
-	fill(o->bytes, size, rnd_next(&m->rng));
+	tu_fill(o->bytes, size, tu_rnd_next(&m->rng));
 	o->size = size;
 	o->handle = h;
 	m->live++;
@@ -321,13 +274,13 @@ static void model_malloc(struct model *m, struct shadow *o)
 static void model_modify(struct model *m, struct shadow *o)
 {
 	unsigned char *p = zpool_map_handle(m->pool, o->handle, ZPOOL_MM_RW);
-	int n = 1 + (int)rnd(&m->rng, 8);
+	int n = 1 + (int)tu_rnd(&m->rng, 8);
 
 	assert_non_null(p);
 	assert_memory_equal(p, o->bytes, o->size);
 	while (n--) {
-		size_t at = rnd(&m->rng, o->size);
-		unsigned char v = (unsigned char)rnd_next(&m->rng);
+		size_t at = tu_rnd(&m->rng, o->size);
+		unsigned char v = (unsigned char)tu_rnd_next(&m->rng);
 
 		p[at] = v;
 		o->bytes[at] = v;
@@ -341,7 +294,7 @@ static void model_rewrite(struct model *m, struct shadow *o)
 	unsigned char *p = zpool_map_handle(m->pool, o->handle, ZPOOL_MM_WO);
 
 	assert_non_null(p);
-	fill(o->bytes, o->size, rnd_next(&m->rng));
+	tu_fill(o->bytes, o->size, tu_rnd_next(&m->rng));
 	memcpy(p, o->bytes, o->size);
 	zpool_unmap_handle(m->pool, o->handle);
 }
@@ -378,30 +331,21 @@ static void model_check_all(struct model *m)
 	free(st);
 }
 
-static uint64_t model_seed(void)
-{
-	const char *s = getenv("ZPOOL_TEST_SEED");
-
-	if (s && *s)
-		return strtoull(s, NULL, 0);
-	return (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
-}
-
 /*
  * The randomized model test: thousands of random steps through the zpool API
  * on driver @type; every object's bytes are compared with the shadow copy.
  */
 static void run_model(const char *type, int steps)
 {
-	uint64_t seed = model_seed();
+	uint64_t seed = tu_seed_value();
 	struct model m = { 0 };
-	unsigned long h, pages_before = pages_in_use();
+	unsigned long h, pages_before = tu_pages_in_use();
 	unsigned long compacted = 0, shrunk = 0;
 	int ret;
 
 	print_message("model %s: ZPOOL_TEST_SEED=%llu, %d steps\n", type,
 		      (unsigned long long)seed, steps);
-	m.rng = seed ? seed : 1;
+	m.rng = tu_rnd_state(seed);
 	m.nr_slots = 600;
 	m.obj = calloc((size_t)m.nr_slots, sizeof(*m.obj));
 	assert_non_null(m.obj);
@@ -411,8 +355,8 @@ static void run_model(const char *type, int steps)
 	evict_model = &m;
 
 	for (int step = 0; step < steps; step++) {
-		struct shadow *o = &m.obj[rnd(&m.rng, (unsigned long)m.nr_slots)];
-		unsigned long r = rnd(&m.rng, 1000);
+		struct shadow *o = &m.obj[tu_rnd(&m.rng, (unsigned long)m.nr_slots)];
+		unsigned long r = tu_rnd(&m.rng, 1000);
 
 		if (r < 10) {
 			/* Bad sizes are refused and change nothing. */
@@ -423,7 +367,7 @@ static void run_model(const char *type, int steps)
 		} else if (r < 18) {
 			compacted += zpool_compact(m.pool);
 		} else if (r < 26) {
-			unsigned int want = 1 + (unsigned int)rnd(&m.rng, 4), got = 999;
+			unsigned int want = 1 + (unsigned int)tu_rnd(&m.rng, 4), got = 999;
 			uint64_t before = zpool_get_total_size(m.pool);
 
 			m.evicting_allowed = true;
@@ -461,7 +405,7 @@ static void run_model(const char *type, int steps)
 	zpool_destroy_pool(m.pool);
 	evict_model = NULL;
 	free(m.obj);
-	assert_int_equal(pages_in_use(), pages_before);
+	assert_int_equal(tu_pages_in_use(), pages_before);
 }
 
 /* -------------------------------------------------------------- registry tests */
@@ -617,7 +561,7 @@ static void test_third_driver(void **state)
 	zpool_free(zp, h);
 	zpool_destroy_pool(zp);
 
-	run_model("testmalloc", scaled(20000));
+	run_model("testmalloc", tu_scaled(20000));
 
 	assert_int_equal(zpool_unregister_driver(&tm_driver), 0);
 	assert_false(zpool_has_pool("testmalloc"));
@@ -764,7 +708,7 @@ static void test_model_every_driver(void **state)
 
 	assert_true(n >= 2 && n <= 16);
 	for (size_t i = 0; i < n; i++)
-		run_model(types[i], scaled(40000));
+		run_model(types[i], tu_scaled(40000));
 }
 
 /* ------------------------------------------------------------ fault injection */
@@ -791,7 +735,7 @@ static void test_page_failures(void **state)
 		zpage_fail_every(1);
 		for (int i = 0; i < 200; i++) {
 			unsigned long h = 0;
-			size_t size = 1 + rnd(&rng, m.max);
+			size_t size = 1 + tu_rnd(&rng, m.max);
 			int ret = zpool_malloc(m.pool, size, 0, &h);
 
 			if (ret == 0) {
@@ -811,7 +755,7 @@ static void test_page_failures(void **state)
 		zpage_fail_every(3);
 		for (int i = 100; i < m.nr_slots; i++) {
 			struct shadow *o = &m.obj[i];
-			size_t size = 1 + rnd(&rng, m.max);
+			size_t size = 1 + tu_rnd(&rng, m.max);
 			unsigned long h;
 			int ret = zpool_malloc(m.pool, size, 0, &h);
 
@@ -825,7 +769,7 @@ static void test_page_failures(void **state)
 			o->size = size;
 			o->bytes = malloc(size);
 			assert_non_null(o->bytes);
-			fill(o->bytes, size, (uint64_t)i);
+			tu_fill(o->bytes, size, (uint64_t)i);
 			memcpy(zpool_map_handle(m.pool, h, ZPOOL_MM_WO), o->bytes, size);
 			zpool_unmap_handle(m.pool, h);
 			m.live++;
@@ -886,19 +830,10 @@ static void mt_fail(struct mt *t, const char *fmt, ...)
 /* Called with the slot's lock held. */
 static bool mt_check(struct mt *t, struct mt_slot *s)
 {
-	unsigned char *want = malloc(s->size);
-	const void *p;
-	bool same;
+	const void *p = zpool_map_handle(t->pool, s->handle, ZPOOL_MM_RO);
+	bool same = p && tu_holds(p, s->size, s->seed);
 
-	if (!want) {
-		mt_fail(t, "out of memory in the test");
-		return false;
-	}
-	fill(want, s->size, s->seed);
-	p = zpool_map_handle(t->pool, s->handle, ZPOOL_MM_RO);
-	same = p && memcmp(p, want, s->size) == 0;
 	zpool_unmap_handle(t->pool, s->handle);
-	free(want);
 	if (!same)
 		mt_fail(t, "%s: object %#lx of %zu bytes corrupted", zpool_get_type(t->pool),
 			s->handle, s->size);
@@ -909,7 +844,7 @@ static void mt_write(struct mt *t, struct mt_slot *s, enum zpool_mapmode mm)
 {
 	void *p = zpool_map_handle(t->pool, s->handle, mm);
 
-	fill(p, s->size, s->seed);
+	tu_fill(p, s->size, s->seed);
 	zpool_unmap_handle(t->pool, s->handle);
 }
 
@@ -948,12 +883,12 @@ static void *mt_worker(void *arg)
 	uint64_t rng = (uint64_t)(uintptr_t)arg * 0x9e3779b97f4a7c15ULL + 1;
 
 	for (int i = 0; i < t->iterations && !atomic_load(&t->failed); i++) {
-		struct mt_slot *s = &t->slot[rnd(&rng, MT_SLOTS)];
-		unsigned long r = rnd(&rng, 4);
+		struct mt_slot *s = &t->slot[tu_rnd(&rng, MT_SLOTS)];
+		unsigned long r = tu_rnd(&rng, 4);
 
 		pthread_mutex_lock(&s->lock);
 		if (!s->handle) {
-			size_t size = 1 + rnd(&rng, t->max);
+			size_t size = 1 + tu_rnd(&rng, t->max);
 			int ret = zpool_malloc(t->pool, size, 0, &s->handle);
 
 			if (ret) {
@@ -961,7 +896,7 @@ static void *mt_worker(void *arg)
 				mt_fail(t, "zpool_malloc(%zu) = %d", size, ret);
 			} else {
 				s->size = size;
-				s->seed = rnd_next(&rng);
+				s->seed = tu_rnd_next(&rng);
 				mt_write(t, s, ZPOOL_MM_WO);
 			}
 		} else if (r == 0) {
@@ -970,7 +905,7 @@ static void *mt_worker(void *arg)
 			s->handle = 0;
 		} else if (r == 1) {
 			mt_check(t, s);
-			s->seed = rnd_next(&rng);
+			s->seed = tu_rnd_next(&rng);
 			mt_write(t, s, ZPOOL_MM_RW);
 		} else {
 			mt_check(t, s);
@@ -1027,7 +962,7 @@ static void run_threads(const char *type)
 	t->pool = zpool_create_pool(type, "threads", &mt_ops);
 	assert_non_null(t->pool);
 	t->max = zpool_max_alloc_size(t->pool);
-	t->iterations = scaled(20000);
+	t->iterations = tu_scaled(20000);
 	atomic_store(&t->workers_left, WORKERS);
 	mt_run = t;
 	for (long i = 0; i < WORKERS; i++)

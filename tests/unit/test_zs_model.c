@@ -18,13 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "zpage.h"
 #include "zsmalloc.h"
+#include "lib_testutil.h"
 
 #define MAX_OBJS 4000
 
@@ -45,33 +44,10 @@ struct model {
 	unsigned long steps[9];
 };
 
-static bool quick(void)
-{
-	const char *q = getenv("ZPOOL_TEST_QUICK");
-
-	return q && *q && strcmp(q, "0") != 0;
-}
-
-static uint64_t rnd_next(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
-	*s = x;
-	return x * 0x2545f4914f6cdd1dULL;
-}
-
+/* Every random choice comes from the model's one generator, so a seed replays a run. */
 static unsigned long rnd(struct model *m, unsigned long n)
 {
-	return (unsigned long)(rnd_next(&m->rng) % n);
-}
-
-static unsigned long pages_in_use(void)
-{
-	struct zpage_stats st;
-
-	zpage_get_stats(&st);
-	return st.pages_in_use;
+	return tu_rnd(&m->rng, n);
 }
 
 /* Sizes as compressed pages come: mostly small to mid, some near and at the top. */
@@ -89,15 +65,10 @@ static size_t pick_size(struct model *m)
 	}
 }
 
+/* New contents: a pattern keyed by the next random number. */
 static void random_bytes(struct model *m, unsigned char *p, size_t len)
 {
-	uint64_t x = rnd_next(&m->rng);
-
-	for (size_t i = 0; i < len; i++) {
-		if ((i & 7) == 0)
-			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-		p[i] = (unsigned char)(x >> 56 ^ x >> (8 * (i & 7)));
-	}
+	tu_fill(p, len, tu_rnd_next(&m->rng));
 }
 
 static struct obj *pick_live(struct model *m)
@@ -240,14 +211,14 @@ static void check_counters(struct model *m)
 static void test_model(void **state)
 {
 	static struct model m;
-	const char *s = getenv("ZPOOL_TEST_SEED"), *n = getenv("ZPOOL_TEST_STEPS");
-	uint64_t seed = s && *s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL) ^ (uint64_t)getpid();
-	long steps = n && *n ? atol(n) : quick() ? 10000 : 100000;
-	unsigned long before = pages_in_use();
+	const char *n = getenv("ZPOOL_TEST_STEPS");
+	uint64_t seed = tu_seed_value();
+	long steps = n && *n ? atol(n) : tu_scaled(100000);
+	unsigned long before = tu_pages_in_use();
 
 	print_message("model: ZPOOL_TEST_SEED=%llu, %ld steps\n", (unsigned long long)seed, steps);
 	memset(&m, 0, sizeof(m));
-	m.rng = seed ? seed : 1;
+	m.rng = tu_rnd_state(seed);
 	m.pool = zs_create_pool("model");
 	assert_non_null(m.pool);
 	for (long i = 0; i < steps; i++) {
@@ -292,7 +263,7 @@ static void test_model(void **state)
 	check_counters(&m);
 	assert_int_equal(zs_get_total_pages(m.pool), 0);
 	zs_destroy_pool(m.pool);
-	assert_int_equal(pages_in_use(), before);
+	assert_int_equal(tu_pages_in_use(), before);
 	/* A run that never compacted or never failed would test too little. */
 	assert_true(m.steps[5] + m.steps[6] > 0 || steps < 1000);
 }

@@ -22,13 +22,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "zpage.h"
 #include "zsmalloc.h"
+#include "lib_testutil.h"
 
 #define OWN 256		/* objects each worker juggles */
 #define SHARED 512	/* read-only objects every worker reads */
@@ -45,13 +45,6 @@ static atomic_bool stop;
 static atomic_ulong failures;	/* byte mismatches or NULL maps seen by any thread */
 static atomic_ulong compactions, compacted, snapshots;
 
-static bool quick(void)
-{
-	const char *q = getenv("ZPOOL_TEST_QUICK");
-
-	return q && *q && strcmp(q, "0") != 0;
-}
-
 static long env_long(const char *name, long dflt)
 {
 	const char *v = getenv(name);
@@ -59,46 +52,9 @@ static long env_long(const char *name, long dflt)
 	return v && *v ? atol(v) : dflt;
 }
 
-static uint64_t rnd_next(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
-	*s = x;
-	return x * 0x2545f4914f6cdd1dULL;
-}
-
-static unsigned long rnd(uint64_t *s, unsigned long n)
-{
-	return (unsigned long)(rnd_next(s) % n);
-}
-
 static size_t pick_size(uint64_t *s)
 {
-	return rnd(s, 8) == 0 ? 3500 + rnd(s, 597) : 1 + rnd(s, 2500);
-}
-
-/* The bytes of object @tag: a stream generated 8 bytes at a time. */
-static void fill(unsigned char *p, size_t len, uint64_t tag)
-{
-	uint64_t x = tag * 0x9e3779b97f4a7c15ULL | 1;
-
-	for (size_t i = 0; i < len; i += 8) {
-		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-		memcpy(p + i, &x, len - i < 8 ? len - i : 8);
-	}
-}
-
-static bool holds(const unsigned char *p, size_t len, uint64_t tag)
-{
-	uint64_t x = tag * 0x9e3779b97f4a7c15ULL | 1;
-
-	for (size_t i = 0; i < len; i += 8) {
-		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-		if (memcmp(p + i, &x, len - i < 8 ? len - i : 8))
-			return false;
-	}
-	return true;
+	return tu_rnd(s, 8) == 0 ? 3500 + tu_rnd(s, 597) : 1 + tu_rnd(s, 2500);
 }
 
 static void report(const char *what, unsigned long h)
@@ -115,7 +71,7 @@ static void check(const struct item *it, enum zs_mapmode mm)
 		report("map returned NULL", it->h);
 		return;
 	}
-	if (!holds(p, it->len, it->tag))
+	if (!tu_holds(p, it->len, it->tag))
 		report("bytes differ", it->h);
 	zs_unmap_object(pool, it->h);
 }
@@ -136,7 +92,7 @@ static bool put(struct item *it, uint64_t *rng, uint64_t tag)
 		report("WO map returned NULL", it->h);
 		return false;
 	}
-	fill(p, it->len, tag);
+	tu_fill(p, it->len, tag);
 	zs_unmap_object(pool, it->h);
 	return true;
 }
@@ -155,8 +111,8 @@ static void *worker_main(void *arg)
 	uint64_t serial = (uint64_t)(w->id + 1) << 40;
 
 	for (long i = 0; i < w->iterations; i++) {
-		struct item *it = &w->own[rnd(&w->rng, OWN)];
-		unsigned long op = rnd(&w->rng, 100);
+		struct item *it = &w->own[tu_rnd(&w->rng, OWN)];
+		unsigned long op = tu_rnd(&w->rng, 100);
 
 		if (!it->h) {
 			put(it, &w->rng, ++serial);
@@ -169,32 +125,34 @@ static void *worker_main(void *arg)
 		} else if (op < 60) {
 			unsigned char *p = zs_map_object(pool, it->h, ZS_MM_RW);
 
-			if (!p || !holds(p, it->len, it->tag)) {
+			if (!p || !tu_holds(p, it->len, it->tag)) {
 				report("RW map wrong", it->h);
 			} else {
 				it->tag = ++serial;
-				fill(p, it->len, it->tag);
+				tu_fill(p, it->len, it->tag);
 			}
 			if (p)
 				zs_unmap_object(pool, it->h);
 		} else if (op < 85) {
-			check(&shared[rnd(&w->rng, SHARED)], rnd(&w->rng, 2) ? ZS_MM_RO : ZS_MM_RW);
+			check(&shared[tu_rnd(&w->rng, SHARED)],
+			      tu_rnd(&w->rng, 2) ? ZS_MM_RO : ZS_MM_RW);
 		} else if (op < 95) {
 			/* Hold a mapping while others (and compaction) run. */
 			unsigned char *p = zs_map_object(pool, it->h, ZS_MM_RO);
 
 			sched_yield();
-			if (!p || !holds(p, it->len, it->tag))
+			if (!p || !tu_holds(p, it->len, it->tag))
 				report("held map wrong", it->h);
 			if (p)
 				zs_unmap_object(pool, it->h);
 		} else {
 			/* Two at once: an own object (RW) and a shared one (RO). */
-			const struct item *sh = &shared[rnd(&w->rng, SHARED)];
+			const struct item *sh = &shared[tu_rnd(&w->rng, SHARED)];
 			unsigned char *a = zs_map_object(pool, it->h, ZS_MM_RW);
 			unsigned char *b = zs_map_object(pool, sh->h, ZS_MM_RO);
 
-			if (!a || !b || !holds(a, it->len, it->tag) || !holds(b, sh->len, sh->tag))
+			if (!a || !b || !tu_holds(a, it->len, it->tag) ||
+			    !tu_holds(b, sh->len, sh->tag))
 				report("double mapping wrong", it->h);
 			if (b)
 				zs_unmap_object(pool, sh->h);
@@ -252,11 +210,10 @@ static void *snapshot_main(void *arg)
 
 static void test_stress(void **state)
 {
-	const char *s = getenv("ZPOOL_TEST_SEED");
-	uint64_t seed = s && *s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL) ^ (uint64_t)getpid();
+	uint64_t seed = tu_seed_value();
 	long threads = env_long("ZPOOL_TEST_THREADS", 4);
-	long iterations = env_long("ZPOOL_TEST_ITERATIONS", quick() ? 10000 : 100000);
-	struct zpage_stats before, after;
+	long iterations = env_long("ZPOOL_TEST_ITERATIONS", tu_scaled(100000));
+	unsigned long pages_before;
 	struct zs_pool_stats st;
 	struct worker *w;
 	pthread_t compactor, snapper;
@@ -265,7 +222,7 @@ static void test_stress(void **state)
 	print_message("stress: ZPOOL_TEST_SEED=%llu ZPOOL_TEST_THREADS=%ld "
 		      "ZPOOL_TEST_ITERATIONS=%ld\n", (unsigned long long)seed, threads, iterations);
 	assert_true(threads > 0);
-	zpage_get_stats(&before);
+	pages_before = tu_pages_in_use();
 	pool = zs_create_pool("stress");
 	assert_non_null(pool);
 	for (int i = 0; i < SHARED; i++)
@@ -304,8 +261,7 @@ static void test_stress(void **state)
 	assert_int_equal(st.pages_compacted, atomic_load(&compacted));
 	assert_true(atomic_load(&compactions) > 0);
 	zs_destroy_pool(pool);
-	zpage_get_stats(&after);
-	assert_int_equal(after.pages_in_use, before.pages_in_use);
+	assert_int_equal(tu_pages_in_use(), pages_before);
 	free(w);
 }
 

@@ -20,90 +20,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "zpage.h"
 #include "zsmalloc.h"
+#include "lib_testutil.h"
 
 #define PAGE 4096
 #define HDR sizeof(unsigned long)
 
 /* ------------------------------------------------------------------ helpers */
-static bool quick(void)
-{
-	const char *q = getenv("ZPOOL_TEST_QUICK");
-
-	return q && *q && strcmp(q, "0") != 0;
-}
-
-static int scaled(int n)
-{
-	return quick() ? n / 10 : n;
-}
-
-static uint64_t test_seed(const char *what)
-{
-	const char *s = getenv("ZPOOL_TEST_SEED");
-	uint64_t seed = s && *s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL) ^ (uint64_t)getpid();
-
-	print_message("%s: ZPOOL_TEST_SEED=%llu\n", what, (unsigned long long)seed);
-	return seed ? seed : 1;
-}
-
-static uint64_t rnd_next(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
-	*s = x;
-	return x * 0x2545f4914f6cdd1dULL;
-}
-
-static unsigned long rnd(uint64_t *s, unsigned long n)
-{
-	return (unsigned long)(rnd_next(s) % n);
-}
-
-static unsigned long pages_in_use(void)
-{
-	struct zpage_stats st;
-
-	zpage_get_stats(&st);
-	return st.pages_in_use;
-}
-
-/* Byte i of the object tagged @tag. */
-static unsigned char pat(uint64_t tag, size_t i)
-{
-	uint64_t x = (tag + 1) * 0x9e3779b97f4a7c15ULL + (i / 8) * 0xbf58476d1ce4e5b9ULL;
-
-	x ^= x >> 31;
-	return (unsigned char)(x >> (8 * (i & 7)));
-}
-
-static void fill(void *p, size_t len, uint64_t tag)
-{
-	for (size_t i = 0; i < len; i++)
-		((unsigned char *)p)[i] = pat(tag, i);
-}
-
-static bool holds(const void *p, size_t len, uint64_t tag)
-{
-	for (size_t i = 0; i < len; i++)
-		if (((const unsigned char *)p)[i] != pat(tag, i))
-			return false;
-	return true;
-}
-
 static void write_obj(struct zs_pool *pool, unsigned long h, size_t len, uint64_t tag)
 {
 	void *p = zs_map_object(pool, h, ZS_MM_WO);
 
 	assert_non_null(p);
-	fill(p, len, tag);
+	tu_fill(p, len, tag);
 	zs_unmap_object(pool, h);
 }
 
@@ -112,7 +46,7 @@ static void check_obj(struct zs_pool *pool, unsigned long h, size_t len, uint64_
 	void *p = zs_map_object(pool, h, ZS_MM_RO);
 
 	assert_non_null(p);
-	assert_true(holds(p, len, tag));
+	assert_true(tu_holds(p, len, tag));
 	zs_unmap_object(pool, h);
 }
 
@@ -129,7 +63,7 @@ static int setup(void **state)
 	if (!f)
 		return -1;
 	zpage_fail_reset();
-	f->pages_before = pages_in_use();
+	f->pages_before = tu_pages_in_use();
 	f->pool = zs_create_pool("test");
 	if (!f->pool)
 		return -1;
@@ -150,7 +84,7 @@ static int teardown(void **state)
 	assert_int_equal(st.pages_used, 0);
 	assert_int_equal(st.zspages, 0);
 	zs_destroy_pool(f->pool);
-	assert_int_equal(pages_in_use(), f->pages_before);
+	assert_int_equal(tu_pages_in_use(), f->pages_before);
 	free(f);
 	return 0;
 }
@@ -394,7 +328,7 @@ static void straddle_class(struct zs_pool *pool, const struct zs_class_stats *c,
 			assert_int_equal(((uintptr_t)p - (c->huge ? 0 : HDR)) % PAGE,
 					 i * c->size % PAGE);
 		}
-		fill(p, len, c->index * 4096 + i);
+		tu_fill(p, len, c->index * 4096 + i);
 		zs_unmap_object(pool, h[i]);
 	}
 	assert_int_equal(zs_get_total_pages(pool), c->pages_per_zspage);
@@ -403,10 +337,10 @@ static void straddle_class(struct zs_pool *pool, const struct zs_class_stats *c,
 	for (unsigned int i = 0; i < n; i++) {
 		unsigned char *p = zs_map_object(pool, h[i], ZS_MM_RO);
 
-		assert_true(holds(p, len, c->index * 4096 + i));
+		assert_true(tu_holds(p, len, c->index * 4096 + i));
 		zs_unmap_object(pool, h[i]);
 		p = zs_map_object(pool, h[i], ZS_MM_RW);
-		assert_true(holds(p, len, c->index * 4096 + i));
+		assert_true(tu_holds(p, len, c->index * 4096 + i));
 		p[0] ^= 0xff;
 		p[len - 1] ^= 0xff;
 		zs_unmap_object(pool, h[i]);
@@ -414,10 +348,10 @@ static void straddle_class(struct zs_pool *pool, const struct zs_class_stats *c,
 	for (unsigned int i = 0; i < n; i++) {
 		unsigned char *p = zs_map_object(pool, h[i], ZS_MM_RO);
 
-		assert_int_equal(p[0], pat(c->index * 4096 + i, 0) ^ 0xff);
-		assert_int_equal(p[len - 1], pat(c->index * 4096 + i, len - 1) ^ 0xff);
+		assert_int_equal(p[0], tu_pattern(c->index * 4096 + i, 0) ^ 0xff);
+		assert_int_equal(p[len - 1], tu_pattern(c->index * 4096 + i, len - 1) ^ 0xff);
 		for (size_t b = 1; b + 1 < len; b++)
-			assert_int_equal(p[b], pat(c->index * 4096 + i, b));
+			assert_int_equal(p[b], tu_pattern(c->index * 4096 + i, b));
 		zs_unmap_object(pool, h[i]);
 	}
 	for (unsigned int i = 0; i < n; i++)
@@ -471,15 +405,15 @@ static void test_two_straddling_mappings(void **state)
 	assert_non_null(p[0]);
 	assert_non_null(p[1]);
 	assert_ptr_not_equal(p[0], p[1]);
-	assert_true(holds(p[0], len, 100 + s[0]));
-	assert_true(holds(p[1], len, 100 + s[1]));
+	assert_true(tu_holds(p[0], len, 100 + s[0]));
+	assert_true(tu_holds(p[1], len, 100 + s[1]));
 	/* A third one at once is refused, not corrupted. */
 	errno = 0;
 	assert_null(zs_map_object(pool, h[s[2]], ZS_MM_RO));
 	assert_int_equal(errno, EBUSY);
 	/* Non-straddling mappings still work meanwhile. */
 	check_obj(pool, h[0], len, 100);
-	fill(p[0], len, 999);
+	tu_fill(p[0], len, 999);
 	zs_unmap_object(pool, h[s[1]]);
 	zs_unmap_object(pool, h[s[0]]);
 	check_obj(pool, h[s[0]], len, 999);
@@ -575,7 +509,7 @@ static void test_fullness_groups(void **state)
 static void test_stats_consistent(void **state)
 {
 	struct zs_pool *pool = pool_of(state);
-	uint64_t seed = test_seed("stats");
+	uint64_t seed = tu_seed("stats");
 	enum { N = 3000 };
 	unsigned long *h = calloc(N, sizeof(*h));
 	size_t *len = calloc(N, sizeof(*len));
@@ -585,7 +519,7 @@ static void test_stats_consistent(void **state)
 	assert_non_null(h);
 	assert_non_null(len);
 	for (int i = 0; i < N; i++) {
-		len[i] = 1 + rnd(&seed, ZS_MAX_ALLOC_SIZE);
+		len[i] = 1 + tu_rnd(&seed, ZS_MAX_ALLOC_SIZE);
 		h[i] = zs_malloc(pool, len[i], 0);
 		assert_int_not_equal(h[i], 0);
 		live++;
@@ -616,8 +550,8 @@ static void test_compaction_frees_pages(void **state)
 {
 	static struct zs_pool_snapshot snap;
 	struct zs_pool *pool = pool_of(state);
-	uint64_t seed = test_seed("compaction");
-	int n = scaled(20000);
+	uint64_t seed = tu_seed("compaction");
+	int n = tu_scaled(20000);
 	unsigned long *h = calloc(n, sizeof(*h));
 	size_t *len = calloc(n, sizeof(*len));
 	unsigned long before, after, freed, freeable = 0, provider_before, bytes = 0, live = 0;
@@ -626,14 +560,14 @@ static void test_compaction_frees_pages(void **state)
 	assert_non_null(h);
 	assert_non_null(len);
 	for (int i = 0; i < n; i++) {
-		len[i] = 1 + rnd(&seed, 3000);
+		len[i] = 1 + tu_rnd(&seed, 3000);
 		h[i] = zs_malloc(pool, len[i], 0);
 		assert_int_not_equal(h[i], 0);
 		write_obj(pool, h[i], len[i], i);
 	}
 	/* Free a random half. */
 	for (int i = 0; i < n; i++) {
-		if (rnd(&seed, 2)) {
+		if (tu_rnd(&seed, 2)) {
 			zs_free(pool, h[i]);
 			h[i] = 0;
 		} else {
@@ -645,14 +579,14 @@ static void test_compaction_frees_pages(void **state)
 	for (unsigned int r = 0; r < snap.nr_classes; r++)
 		freeable += snap.class[r].freeable;
 	before = zs_get_total_pages(pool);
-	provider_before = pages_in_use();
+	provider_before = tu_pages_in_use();
 	freed = zs_compact(pool);
 	after = zs_get_total_pages(pool);
 	print_message("compaction: %lu pages -> %lu, freed %lu (freeable was %lu)\n", before,
 		      after, freed, freeable);
 	assert_true(freed > 0);
 	assert_int_equal(before - after, freed);
-	assert_int_equal(provider_before - pages_in_use(), freed);
+	assert_int_equal(provider_before - tu_pages_in_use(), freed);
 	/* With nothing mapped, compaction goes as far as the kernel's formula allows. */
 	assert_int_equal(freed, freeable);
 	zs_pool_snapshot(pool, &snap);
@@ -698,8 +632,8 @@ static void test_compaction_skips_mapped(void **state)
 	assert_non_null(zs_map_object(pool, h[2 * n], ZS_MM_RO));
 	assert_int_equal(zs_compact(pool), 1);
 	/* The mapped object did not move: writing through the old pointer sticks. */
-	assert_true(holds(p, 64 - HDR, 0));
-	fill(p, 64 - HDR, 5555);
+	assert_true(tu_holds(p, 64 - HDR, 0));
+	tu_fill(p, 64 - HDR, 5555);
 	zs_unmap_object(pool, h[2 * n]);
 	zs_unmap_object(pool, h[n]);
 	zs_unmap_object(pool, h[0]);
@@ -759,7 +693,7 @@ static void test_page_failure(void **state)
 	}
 	for (unsigned int s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
 		struct zs_class_stats c;
-		unsigned long before = pages_in_use(), h;
+		unsigned long before = tu_pages_in_use(), h;
 
 		zs_lookup_class(pool, sizes[s], &c);
 		/* Fail the first page of the new zspage, then (if any) its last. */
@@ -780,7 +714,7 @@ static void test_page_failure(void **state)
 			s1.pool.maps = s2.pool.maps;
 			s1.pool.unmaps = s2.pool.unmaps;
 			assert_memory_equal(&s1, &s2, sizeof(s1));
-			assert_int_equal(pages_in_use(), before);
+			assert_int_equal(tu_pages_in_use(), before);
 			for (unsigned int i = 0; i < nobj; i++)
 				check_obj(pool, obj[i].h, obj[i].len, i);
 		}
