@@ -40,6 +40,11 @@ int zfs_check_name(const char *name);
 void zfs_touch_dir(struct zfs_inode *dir, const struct timespec *now);
 int zfs_make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev,
 		  const char *target, struct zfs_inode **out);
+/* Write-lock (unlock) the distinct non-NULL inodes of @v in inode number order. */
+void zfs_lock_inodes(struct zfs_inode **v, int n);
+void zfs_unlock_inodes(struct zfs_inode **v, int n);
+/* One name less for @in (locked, referenced); the last one marks it unlinked. */
+void zfs_drop_name(struct zfs_fs *fs, struct zfs_inode *in, const struct timespec *now);
 
 /* ops_attr.c */
 bool zfs_atime_due(const struct zfs_fs *fs, const struct zfs_inode *in, const struct timespec *now);
