@@ -114,19 +114,33 @@ struct zfs_fs {
 	atomic_flag readahead_done;	/* the work is done once */
 };
 
-/* inode.c */
+/* inode.c: the inode table (see its design comment). */
 int zfs_itable_init(struct zfs_fs *fs);
+/** zfs_itable_destroy - free every inode and its data (at unmount). */
 void zfs_itable_destroy(struct zfs_fs *fs);
+/**
+ * zfs_inode_new - a new inode, in the table, with one reference (refs) for
+ * the caller and no kernel reference yet. The caller has reserved its slot.
+ * Return: the inode, or NULL (ENOMEM).
+ */
 struct zfs_inode *zfs_inode_new(struct zfs_fs *fs, mode_t mode, uid_t uid, gid_t gid, dev_t rdev,
 				enum zfs_special special);
+/** zfs_iget - the inode @ino with a reference, or NULL. Context: a shard lock. */
 struct zfs_inode *zfs_iget(struct zfs_fs *fs, uint64_t ino);
+/** zfs_iput - drop a reference; frees the inode if nothing holds it. NULL is ignored. */
 void zfs_iput(struct zfs_fs *fs, struct zfs_inode *inode);
+/** zfs_inode_lookup_ref - count one more kernel reference (an entry reply). */
 void zfs_inode_lookup_ref(struct zfs_fs *fs, struct zfs_inode *inode);
+/** zfs_inode_forget - the kernel drops @n references; may free the inode. */
 void zfs_inode_forget(struct zfs_fs *fs, uint64_t ino, uint64_t n);
+/** zfs_inode_drop_link - mark an inode whose last name went. Context: its lock, a reference. */
 void zfs_inode_drop_link(struct zfs_fs *fs, struct zfs_inode *inode);
+/** zfs_inode_abort_new - undo zfs_inode_new() (drops the caller's reference). */
 void zfs_inode_abort_new(struct zfs_fs *fs, struct zfs_inode *inode);
+/** zfs_reserve_inode - take an inode slot of nr_inodes. Return: 0 or -ENOSPC. */
 int zfs_reserve_inode(struct zfs_fs *fs);
 void zfs_release_inode(struct zfs_fs *fs);
+/** zfs_inode_stat - the inode's attributes. Context: its lock (read). */
 void zfs_inode_stat(const struct zfs_fs *fs, const struct zfs_inode *inode, struct stat *st);
 void zfs_now(struct timespec *ts);
 
@@ -169,19 +183,41 @@ static inline void zfs_readahead_apply(struct zfs_fs *fs)
 	}
 }
 
-/* data.c: the page store; caller holds the inode's lock as each says. */
+/* pagestore.c: size= accounting and pool set-up. */
+/** zfs_charge_pages - count @n pages against size=. Return: 0 or -ENOSPC. */
 int zfs_charge_pages(struct zfs_fs *fs, unsigned long n);
 void zfs_uncharge_pages(struct zfs_fs *fs, unsigned long n);
+/** zfs_data_init - the huge threshold from the pool's geometry. Return: 0, -EINVAL, -ENOMEM. */
 int zfs_data_init(struct zfs_fs *fs);
+
+/* data.c: the read and write path. */
+/**
+ * zfs_data_read - up to @len bytes at @off (stops at EOF) into @buf.
+ * Return: bytes read, or -EIO/-ENOMEM if nothing could be. Context: read lock.
+ */
 ssize_t zfs_data_read(struct zfs_fs *fs, struct zfs_inode *inode, char *buf, size_t len,
 		      uint64_t off);
+/**
+ * zfs_data_write - store @len bytes at @off, growing the file, setting mtime.
+ * Return: bytes written (short when a page failed), or -ENOSPC, -ENOMEM,
+ * -EFBIG, -EIO when none was. Context: takes the inode's write lock.
+ */
 ssize_t zfs_data_write(struct zfs_fs *fs, struct zfs_inode *inode, const char *buf, size_t len,
 		       uint64_t off);
+
+/* range.c: page ranges; the caller holds the inode's write lock (seek: read lock). */
+/** zfs_data_truncate - set the size. Return: 0, -EFBIG, or (growing) -ENOMEM/-ENOSPC. */
 int zfs_data_truncate(struct zfs_fs *fs, struct zfs_inode *inode, uint64_t size);
+/**
+ * zfs_data_fallocate - FALLOC_FL_* @mode over [@off, @off + @len).
+ * Return: 0, -EINVAL, -EFBIG, -EOPNOTSUPP, -ENOSPC, -ENOMEM.
+ */
 int zfs_data_fallocate(struct zfs_fs *fs, struct zfs_inode *inode, int mode, uint64_t off,
 		       uint64_t len);
+/** zfs_data_seek - SEEK_DATA / SEEK_HOLE from @off. Return: 0, -ENXIO, -EINVAL. */
 int zfs_data_seek(struct zfs_fs *fs, struct zfs_inode *inode, uint64_t off, int whence,
 		  uint64_t *out);
+/** zfs_data_release_all - free every page of a file being destroyed. */
 void zfs_data_release_all(struct zfs_fs *fs, struct zfs_inode *inode);
 
 #endif
