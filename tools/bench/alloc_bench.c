@@ -138,7 +138,7 @@ static void result(const char *metric, const char *subject, unsigned int threads
 		   const char *unit)
 {
 	if (results)
-		fprintf(results, "alloc\t%s\t%s\t%u\t%.6g\t%s\n", metric, subject, threads, value,
+		fprintf(results, "alloc\t%s\t%s\t%u\t%.10g\t%s\n", metric, subject, threads, value,
 			unit);
 }
 
