@@ -91,6 +91,7 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(UNIT_LIB_OBJS) $(LIB_A)
 	$(Q)$(CC) -o $@ $< $(UNIT_LIB_OBJS) $(LIB_A) $(TEST_LIBS) $(ZLDFLAGS)
 
 # Fragments owned by the other folders add programs, tests and benchmarks.
+PKG_TESTS := $(wildcard tests/pkg/test_*.sh)
 FS_TESTS :=
 BPF_TESTS :=
 PROGRAMS :=
@@ -105,7 +106,8 @@ RUN_TESTS := BUILD=$(BUILD) VALGRIND=$(VALGRIND) bash tests/run.sh
 
 check: all $(UNIT_TESTS)
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/debug DEBUG=1 unit-tests
-	$(Q)$(RUN_TESTS) $(UNIT_TESTS) $(patsubst $(BUILD)/%,$(BUILD)/debug/%,$(UNIT_TESTS)) $(FS_TESTS) $(BPF_TESTS)
+	$(Q)$(RUN_TESTS) $(UNIT_TESTS) $(patsubst $(BUILD)/%,$(BUILD)/debug/%,$(UNIT_TESTS)) \
+		$(PKG_TESTS) $(FS_TESTS) $(BPF_TESTS)
 
 unit-tests: $(UNIT_TESTS)
 check-unit: $(UNIT_TESTS)
@@ -121,7 +123,7 @@ run: all
 
 bench: all
 
-install: $(LIB_A) $(LIB_SO)
+install: all
 	install -d $(DESTDIR)$(PREFIX)/include/zpool $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 $(LIB_HDRS) $(DESTDIR)$(PREFIX)/include/zpool/
 	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
@@ -130,7 +132,10 @@ install: $(LIB_A) $(LIB_SO)
 	ln -sf libzpool.so.0 $(DESTDIR)$(PREFIX)/lib/libzpool.so
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' zpool.pc.in \
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/zpool.pc
-	$(if $(filter $(BUILD)/zpoolfs,$(PROGRAMS)),install -D -m 755 $(BUILD)/zpoolfs $(DESTDIR)$(PREFIX)/bin/zpoolfs)
+	$(if $(PROGRAMS),install -d $(DESTDIR)$(PREFIX)/bin && install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/)
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/zpoolfs/bpftrace
+	install -m 644 $(wildcard docs/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 $(wildcard tools/bpftrace/*.bt) $(DESTDIR)$(PREFIX)/share/zpoolfs/bpftrace/
 
 clean:
 	rm -rf build
