@@ -43,6 +43,7 @@ skip() {
 }
 [ -x "$BUILD/zpoolfs" ] || skip "$BUILD/zpoolfs is not built"
 [ -c /dev/fuse ] || skip "no /dev/fuse"
+[ -r /dev/fuse ] && [ -w /dev/fuse ] || skip "no access to /dev/fuse"
 command -v fusermount3 >/dev/null || skip "no fusermount3"
 command -v fio >/dev/null || skip "no fio (apt-get install fio)"
 command -v jq >/dev/null || skip "no jq"
