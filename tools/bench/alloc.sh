@@ -14,7 +14,8 @@ trap zram_reset EXIT
 
 meta_lines >"$res"
 noise_start
-echo "== allocator benchmark (corpus budget ${BENCH_CORPUS_MIB:-200} MiB, ${BENCH_ROUNDS:-9} rounds)"
+echo "== allocator benchmark" \
+	"(corpus budget ${BENCH_CORPUS_MIB:-200} MiB, ${BENCH_ROUNDS:-9} rounds)"
 "$BENCH_DIR/corpus" pages -b "${BENCH_CORPUS_MIB:-200}" -o "$BENCH_DIR"
 "$BENCH_DIR/alloc_bench" -d "$BENCH_DIR" -r "${BENCH_ROUNDS:-9}" -t "${BENCH_THREADS:-2}" \
 	-o "$res" -f "$BENCH_DIR/freed.idx"

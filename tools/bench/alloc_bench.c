@@ -289,7 +289,7 @@ struct job {
 	size_t live;			/* churn: objects kept stored */
 	size_t nops;			/* timed operations */
 	uint32_t *victim;		/* churn: slot freed by each op; fill: the free order */
-	unsigned long *h;		/* churn: live handles by slot; fill: handle of stream[k] */
+	unsigned long *h;		/* churn: live handles by slot; fill: stream[k]'s */
 	unsigned long *maph;		/* map loop: MAP_SET handles */
 	struct zpage_stats *pg;		/* thread 0 snapshots the page provider here */
 	uint64_t start, end;
@@ -712,7 +712,7 @@ static void measure_ops(struct backend *be, unsigned int nbe, const unsigned int
 			for (unsigned int k = 0; k < nbe; k++) {
 				double sp, ratio;
 
-				/* The ratio is the median of each round's own ratio: drift cancels. */
+				/* The median of each round's own ratio: drift cancels. */
 				for (unsigned int r = 0; r < rounds; r++)
 					col[r] = V(r, k, ti, w) / V(r, 0, ti, w);
 				ratio = median(col, rounds);
@@ -721,7 +721,8 @@ static void measure_ops(struct backend *be, unsigned int nbe, const unsigned int
 				med[ti][k] = median(col, rounds);
 				sp = spread(col, rounds);
 				printf("%-28s %-9s %7u %12.2f %8.2fx %7.1f%% %8.1f\n", wl_label[w],
-				       be[k].name, thr[ti], med[ti][k] / 1e6, ratio, sp, pgk[w][ti][k]);
+				       be[k].name, thr[ti], med[ti][k] / 1e6, ratio, sp,
+				       pgk[w][ti][k]);
 				result(wl_name[w], be[k].name, thr[ti], med[ti][k], "ops/s");
 				char name[64];
 
@@ -904,7 +905,8 @@ int main(int argc, char **argv)
 			only_driver = optarg;
 			break;
 		case 'p':
-			if (strcmp(optarg, "ops") && strcmp(optarg, "map") && strcmp(optarg, "memory")) {
+			if (strcmp(optarg, "ops") && strcmp(optarg, "map") &&
+			    strcmp(optarg, "memory")) {
 				fprintf(stderr, "alloc_bench: -p takes ops, map or memory\n");
 				return 2;
 			}
@@ -942,8 +944,9 @@ int main(int argc, char **argv)
 	       (unsigned long long)hdr.huge_pages, rounds);
 	for (unsigned int k = 1; k < nbe; k++)
 		if (be[k].refused)
-			printf("alloc: %s refuses %zu objects above %zu bytes; it runs on the other "
-			       "%zu\n", be[k].name, be[k].refused, be[k].max_size, be[k].nobjs);
+			printf("alloc: %s refuses %zu objects above %zu bytes; "
+			       "it runs on the other %zu\n",
+			       be[k].name, be[k].refused, be[k].max_size, be[k].nobjs);
 	result("corpus_objects", "corpus", 0, hdr.npages, "objects");
 	result("corpus_compressed", "corpus", 0, hdr.compressed_bytes, "bytes");
 	result("corpus_input", "corpus", 0, hdr.input_bytes, "bytes");

@@ -1,8 +1,10 @@
 # tools/bench/bench.mk - benchmarks (included by the top Makefile).
 #   make bench          allocator + filesystem benchmarks; results in $(BUILD)/bench/results.tsv
-#   make bench-alloc    allocators only (zsmalloc and zbud through zpool, beside glibc; zram as root)
+#   make bench-alloc    allocators only (zsmalloc and zbud through zpool, beside glibc;
+#                       zram as root)
 #   make bench-fs       zpoolfs beside tmpfs (fio) and zram (corpus memory, dd)
-# Knobs: BENCH_CORPUS_MIB=200 BENCH_ROUNDS=9 BENCH_THREADS=2 BENCH_FS_MIB=256 BENCH_FIO_MIB=512 BENCH_FS_ROUNDS=5
+# Knobs: BENCH_CORPUS_MIB=200 BENCH_ROUNDS=9 BENCH_THREADS=2
+#        BENCH_FS_MIB=256 BENCH_FIO_MIB=512 BENCH_FS_ROUNDS=5
 
 BENCH_DIR := $(BUILD)/bench
 BENCH_PROGS := $(BENCH_DIR)/corpus $(BENCH_DIR)/alloc_bench $(BENCH_DIR)/zram_discard

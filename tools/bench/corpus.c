@@ -299,8 +299,10 @@ static void build_pages(const char *dir, uint64_t budget)
 	close_out(o.lz4);
 	close_out(o.raw);
 	printf("corpus: %llu files, %llu pages read (%.1f MiB), %llu same-filled (skipped), "
-	       "%llu stored: %.1f MiB compressed (ratio %.2f), %llu huge (>= %llu bytes) kept raw\n",
-	       (unsigned long long)o.hdr.files, (unsigned long long)(o.hdr.input_bytes / CORPUS_PAGE),
+	       "%llu stored: %.1f MiB compressed (ratio %.2f), "
+	       "%llu huge (>= %llu bytes) kept raw\n",
+	       (unsigned long long)o.hdr.files,
+	       (unsigned long long)(o.hdr.input_bytes / CORPUS_PAGE),
 	       o.hdr.input_bytes / 1048576.0, (unsigned long long)o.hdr.same_pages,
 	       (unsigned long long)o.hdr.npages, o.hdr.compressed_bytes / 1048576.0,
 	       o.hdr.npages * (double)CORPUS_PAGE / o.hdr.compressed_bytes,
@@ -378,7 +380,8 @@ int main(int argc, char **argv)
 			errno = 0;
 			mib = strtoul(optarg, &end, 10);
 			if (errno || *end || !mib || mib > 65536) {
-				fprintf(stderr, "corpus: bad budget '%s' (MiB, 1..65536)\n", optarg);
+				fprintf(stderr, "corpus: bad budget '%s' (MiB, 1..65536)\n",
+					optarg);
 				return 2;
 			}
 			break;

@@ -165,10 +165,12 @@ for t in seqwrite seqread randwrite randread; do
 		m=$(for r in $(seq "$ROUNDS"); do echo "${bw[tmpfs,$jobs,$t,$r]}"; done | median)
 		# the ratio is the median of the rounds' own ratios
 		q=$(for r in $(seq "$ROUNDS"); do
-			awk -v a="${bw[zpoolfs,$jobs,$t,$r]}" -v b="${bw[tmpfs,$jobs,$t,$r]}" 'BEGIN { print a / b }'
+			awk -v a="${bw[zpoolfs,$jobs,$t,$r]}" -v b="${bw[tmpfs,$jobs,$t,$r]}" \
+				'BEGIN { print a / b }'
 		done | median)
 		awk -v t="$t" -v j="$jobs" -v z="$z" -v m="$m" -v q="$q" 'BEGIN {
-			printf "%-10s %5d %14.1f %14.1f %8.3fx\n", t, j, z / 1048576, m / 1048576, q }'
+			printf "%-10s %5d %14.1f %14.1f %8.3fx\n", t, j, z / 1048576, m / 1048576,
+				q }'
 		result "fio_$t" zpoolfs "$jobs" "$z" "bytes/s"
 		result "fio_$t" tmpfs "$jobs" "$m" "bytes/s"
 		result "fio_${t}_vs_tmpfs" zpoolfs "$jobs" "$q" ratio
@@ -181,7 +183,8 @@ done
 cat="$BENCH_DIR/fscorpus.cat"
 cat_bytes=$(stat -c %s "$cat")
 cat_mib=$(awk -v b="$cat_bytes" 'BEGIN { print b / 1048576 }')
-tree_bytes=$(tr '\n' '\0' <"$BENCH_DIR/fscorpus.list" | du -cb --files0-from=- | tail -n 1 | cut -f1)
+tree_bytes=$(tr '\n' '\0' <"$BENCH_DIR/fscorpus.list" | du -cb --files0-from=- |
+	tail -n 1 | cut -f1)
 result corpus_bytes files 0 "$tree_bytes" bytes
 result corpus_padded_bytes files 0 "$cat_bytes" bytes
 
@@ -190,7 +193,9 @@ zstat() { tr -s ' ' <"$zmnt/.zpool/mm_stat" | sed 's/^ //'; }
 vmrss() { awk '/^VmRSS/ { print $2 * 1024 }' "/proc/$zpid/status"; }
 
 # secs START END BYTES -> MiB/s
-mibs() { awk -v s="$1" -v e="$2" -v b="$3" 'BEGIN { printf "%.1f", b / 1048576 / ((e - s) / 1e9) }'; }
+mibs() {
+	awk -v s="$1" -v e="$2" -v b="$3" 'BEGIN { printf "%.1f", b / 1048576 / ((e - s) / 1e9) }'
+}
 
 have_zram=0
 if why=$(zram_usable); then
@@ -238,7 +243,8 @@ for r in $(seq "$ROUNDS"); do
 		t[kwrite1,$r]=$(mibs "$s" "$e" "$cat_bytes")
 		ks=$(zram_mm_stat)
 		s=$(now_ns)
-		dd if="/dev/$ZRAM_DEV" of=/dev/null bs=1M iflag=direct count=$(( (cat_bytes + 1048575) / 1048576 )) status=none
+		dd if="/dev/$ZRAM_DEV" of=/dev/null bs=1M iflag=direct \
+			count=$(( (cat_bytes + 1048575) / 1048576 )) status=none
 		e=$(now_ns)
 		t[kread,$r]=$(mibs "$s" "$e" "$cat_bytes")
 		zram_setup lz4 $(( (cat_bytes / 1048576 + 64) * 1048576 ))
@@ -246,7 +252,8 @@ for r in $(seq "$ROUNDS"); do
 		s=$(now_ns)
 		dd if="$cat" of="/dev/$ZRAM_DEV" bs=1M count="$half_mib" oflag=direct status=none &
 		p0=$!
-		dd if="$cat" of="/dev/$ZRAM_DEV" bs=1M skip="$half_mib" seek="$half_mib" oflag=direct status=none &
+		dd if="$cat" of="/dev/$ZRAM_DEV" bs=1M skip="$half_mib" seek="$half_mib" \
+			oflag=direct status=none &
 		p1=$!
 		wait $p0 $p1
 		e=$(now_ns)
@@ -258,7 +265,8 @@ done
 med() { for r in $(seq "$ROUNDS"); do echo "${t[$1,$r]}"; done | median; }
 echo
 printf 'corpus: %.1f MiB in %d files (%.1f MiB page-padded)\n' \
-	"$(awk -v b="$tree_bytes" 'BEGIN { print b / 1048576 }')" "$(wc -l <"$BENCH_DIR/fscorpus.list")" "$cat_mib"
+	"$(awk -v b="$tree_bytes" 'BEGIN { print b / 1048576 }')" \
+	"$(wc -l <"$BENCH_DIR/fscorpus.list")" "$cat_mib"
 printf '%-34s %12s %12s %9s\n' "corpus, MiB/s (median)" "zpoolfs" "zram dd" "ratio"
 for k in write1 write2 read; do
 	z=$(med "z$k")
@@ -286,7 +294,8 @@ done
 # memory: the single-file corpus (same pages as zram's), then the tree copied in as files
 read -r z_orig z_compr z_used _ <<<"$zs"
 echo
-printf '%-26s %12s %12s %12s %12s %9s\n' "memory, MiB" "stored" "compressed" "pool" "RSS-pool" "pool/zram"
+printf '%-26s %12s %12s %12s %12s %9s\n' "memory, MiB" "stored" "compressed" "pool" "RSS-pool" \
+	"pool/zram"
 if [ $have_zram = 1 ]; then
 	read -r k_orig k_compr k_used _ <<<"$ks"
 	printf '%-26s %12.1f %12.1f %12.1f %12s %9s\n' "zram (corpus as one file)" \
@@ -298,7 +307,8 @@ if [ $have_zram = 1 ]; then
 fi
 show_mem() {
 	local label=$1 key=$2 orig=$3 compr=$4 used=$5 rss=$6 ratio="-"
-	[ $have_zram = 1 ] && ratio=$(awk -v a="$used" -v b="$k_used" 'BEGIN { printf "%.4fx", a / b }')
+	[ $have_zram = 1 ] &&
+		ratio=$(awk -v a="$used" -v b="$k_used" 'BEGIN { printf "%.4fx", a / b }')
 	printf '%-26s %12.1f %12.1f %12.1f %12.1f %9s\n' "$label" \
 		"$(awk -v b="$orig" 'BEGIN { print b / 1048576 }')" \
 		"$(awk -v b="$compr" 'BEGIN { print b / 1048576 }')" \

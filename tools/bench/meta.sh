@@ -32,9 +32,11 @@ noise_report() {
 meta_lines() {
 	local b1 i1 b2 i2
 	printf 'meta\tdate\t%s\t0\t0\t-\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-	printf 'meta\tcommit\t%s\t0\t0\t-\n' "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	printf 'meta\tcommit\t%s\t0\t0\t-\n' \
+		"$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 	printf 'meta\tnproc\t%s\t0\t0\t-\n' "$(nproc)"
-	printf 'meta\tcpu\t%s\t0\t0\t-\n' "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+	printf 'meta\tcpu\t%s\t0\t0\t-\n' \
+		"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
 	printf 'meta\tmem_kib\t%s\t0\t0\t-\n' "$(awk '/^MemTotal/ { print $2 }' /proc/meminfo)"
 	printf 'meta\tkernel\t%s\t0\t0\t-\n' "$(uname -r)"
 	printf 'meta\tload\t%s\t0\t0\t-\n' "$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -87,8 +87,9 @@ zram_alloc() {
 		}
 		close(res)
 		o1 = a[3] / a[2]; o2 = b[3] / b[2]; o3 = c[3] / c[2]
-		printf "\nkernel zram (lz4) on the same pages: %.1f MiB written, %.1f MiB compressed, " \
-			"%d huge pages, %d same-filled\n", a[1] / 1048576, a[2] / 1048576, a[8], a[6]
+		printf "\nkernel zram (lz4) on the same pages: %.1f MiB written, " \
+			"%.1f MiB compressed, %d huge pages, %d same-filled\n",
+			a[1] / 1048576, a[2] / 1048576, a[8], a[6]
 		printf "%-9s %10s %10s %9s | %10s %10s %9s %9s %9s\n", "memory", "stored MiB",
 			"pool MiB", "overhead", "kept MiB", "pool MiB", "overhead", "compacted",
 			"overhead"
@@ -106,7 +107,8 @@ zram_alloc() {
 			"after free-half+compact / kernel"
 		for (d in full) {
 			printf "%-9s %23.3fx %33.3fx\n", d, full[d] / o1, comp[d] / o3
-			printf "alloc\tmem_overhead_vs_zram\t%s\t1\t%.6g\tratio\n", d, full[d] / o1 >> res
+			printf "alloc\tmem_overhead_vs_zram\t%s\t1\t%.6g\tratio\n", d,
+				full[d] / o1 >> res
 			printf "alloc\tmem_compact_overhead_vs_zram\t%s\t1\t%.6g\tratio\n", d,
 				comp[d] / o3 >> res
 		}
