@@ -21,6 +21,14 @@
  * kept for the life of the process (address space only) and are marked
  * MADV_NOHUGEPAGE so that a single page freed really leaves RSS.
  *
+ * Hot cache: the last ZPAGE_CACHE_PAGES pages freed are kept resident on a
+ * second, small stack and handed out first. An allocator in a steady state
+ * (a zspage emptied here, another one started there) would otherwise pay an
+ * madvise, a TLB flush and a page fault for every page it cycles. Past the
+ * cache every freed page is madvised at once, so RSS above the pages in use
+ * is bounded by ZPAGE_CACHE_PAGES * 4 KiB (1 MiB); zpage_trim() empties the
+ * cache (compaction calls it, so that what compaction frees leaves RSS).
+ *
  * Locking: one mutex (provider_lock) protects the free stack and the chunk
  * count; the statistics are atomics so that readers never take the lock.
  * Nothing here calls back into an allocator, so the provider lock is always
@@ -41,14 +49,17 @@
 #include "page.h"
 
 #define ZPAGE_CHUNK_PAGES 256UL
+#define ZPAGE_CACHE_PAGES 256UL
 
 static pthread_mutex_t provider_lock = PTHREAD_MUTEX_INITIALIZER;
 static void **free_stack;		/* provider_lock */
 static size_t free_top;			/* provider_lock: entries in free_stack */
 static size_t free_cap;			/* provider_lock: capacity of free_stack */
 static size_t pages_mapped;		/* provider_lock: pages in all chunks */
+static void *hot_cache[ZPAGE_CACHE_PAGES];	/* provider_lock: freed, still resident */
+static size_t hot_top;			/* provider_lock: entries in hot_cache */
 
-static atomic_ulong st_in_use, st_peak, st_chunks, st_allocs, st_frees, st_failures;
+static atomic_ulong st_in_use, st_peak, st_chunks, st_allocs, st_frees, st_failures, st_cached;
 
 static atomic_ulong fail_countdown;	/* >0: the allocation that brings it to 0 fails */
 static atomic_ulong fail_period;	/* >0: every n-th allocation fails */
@@ -120,12 +131,15 @@ void *zpage_alloc(void)
 		goto out_fail;
 
 	pthread_mutex_lock(&provider_lock);
-	if (!free_top && grow_locked()) {
-		pthread_mutex_unlock(&provider_lock);
-		goto out_fail;
+	if (hot_top) {
+		page = hot_cache[--hot_top];
+		atomic_store_explicit(&st_cached, hot_top, memory_order_relaxed);
+	} else if (free_top || !grow_locked()) {
+		page = free_stack[--free_top];
 	}
-	page = free_stack[--free_top];
 	pthread_mutex_unlock(&provider_lock);
+	if (!page)
+		goto out_fail;
 
 	atomic_fetch_add(&st_allocs, 1);
 	note_in_use();
@@ -141,16 +155,48 @@ void zpage_free(void *page)
 {
 	if (!page)
 		return;
-	/* Drop the contents before the page becomes reusable: RSS falls now. */
-	madvise(page, ZPAGE_SIZE, MADV_DONTNEED);
 
 	pthread_mutex_lock(&provider_lock);
-	/* free_cap always covers every page ever mapped, so this cannot overflow. */
-	free_stack[free_top++] = page;
+	if (hot_top < ZPAGE_CACHE_PAGES) {
+		hot_cache[hot_top++] = page;
+		atomic_store_explicit(&st_cached, hot_top, memory_order_relaxed);
+		page = NULL;
+	}
 	pthread_mutex_unlock(&provider_lock);
+
+	if (page) {
+		/* Drop the contents before the page becomes reusable: RSS falls now. */
+		madvise(page, ZPAGE_SIZE, MADV_DONTNEED);
+		pthread_mutex_lock(&provider_lock);
+		/* free_cap always covers every page ever mapped, so this cannot overflow. */
+		free_stack[free_top++] = page;
+		pthread_mutex_unlock(&provider_lock);
+	}
 
 	atomic_fetch_add(&st_frees, 1);
 	atomic_fetch_sub(&st_in_use, 1);
+}
+
+void zpage_trim(void)
+{
+	void *pages[ZPAGE_CACHE_PAGES];
+	size_t n;
+
+	pthread_mutex_lock(&provider_lock);
+	n = hot_top;
+	memcpy(pages, hot_cache, n * sizeof(*pages));
+	hot_top = 0;
+	atomic_store_explicit(&st_cached, 0, memory_order_relaxed);
+	pthread_mutex_unlock(&provider_lock);
+
+	/* Off the lock: other threads may take pages from the free stack meanwhile. */
+	for (size_t i = 0; i < n; i++)
+		madvise(pages[i], ZPAGE_SIZE, MADV_DONTNEED);
+
+	pthread_mutex_lock(&provider_lock);
+	for (size_t i = 0; i < n; i++)
+		free_stack[free_top++] = pages[i];
+	pthread_mutex_unlock(&provider_lock);
 }
 
 void zpage_get_stats(struct zpage_stats *st)
@@ -161,6 +207,7 @@ void zpage_get_stats(struct zpage_stats *st)
 	st->allocs = atomic_load(&st_allocs);
 	st->frees = atomic_load(&st_frees);
 	st->failures = atomic_load(&st_failures);
+	st->pages_cached = atomic_load(&st_cached);
 }
 
 void zpage_fail_nth(unsigned long n)

@@ -167,5 +167,8 @@ unsigned long zs_compact(struct zs_pool *pool)
 	atomic_fetch_add(&pool->pages_compacted, freed);
 	atomic_fetch_add(&pool->compactions, 1);
 	atomic_flag_clear(&pool->compacting);
+	/* What compaction frees must leave RSS, not wait in the provider's hot cache. */
+	if (freed)
+		zpage_trim();
 	return freed;
 }

@@ -4,7 +4,9 @@
  *
  * Pages are 4 KiB, handed out one at a time from large mmap'd chunks; a
  * freed page is returned to the OS with madvise(MADV_DONTNEED) so that the
- * process RSS really drops. The provider is process-wide and thread-safe.
+ * process RSS really drops, except for the last 256 pages freed, which stay
+ * resident for quick reuse until zpage_trim(). The provider is process-wide
+ * and thread-safe.
  *
  * The only public parts are the counters and the fault-injection hook, so
  * that tests and the filesystem can make page allocations fail on purpose.
@@ -24,6 +26,7 @@ struct zpage_stats {
 	unsigned long allocs;		/* successful page allocations, ever */
 	unsigned long frees;		/* page frees, ever */
 	unsigned long failures;		/* allocations that failed (injected or real) */
+	unsigned long pages_cached;	/* free pages kept resident for reuse (at most 256) */
 };
 
 /**
@@ -31,6 +34,12 @@ struct zpage_stats {
  * @st: filled in.
  */
 void zpage_get_stats(struct zpage_stats *st);
+
+/**
+ * zpage_trim - return the free pages kept resident for quick reuse to the OS.
+ * After it, RSS holds no free pool page. Context: takes the provider's mutex.
+ */
+void zpage_trim(void);
 
 /**
  * zpage_fail_nth - make the @n-th page allocation from now on fail.

@@ -68,8 +68,34 @@ static void test_rss_drops(void **state)
 	for (int i = 0; i < N; i++)
 		zpage_free(pages[i]);
 	rss2 = rss_pages();
-	/* At least 90 % of what was touched must have left RSS. */
-	assert_true(rss1 - rss2 >= N * 9 / 10);
+	/* All but the hot cache (256 pages) must have left RSS at once... */
+	assert_true(rss1 - rss2 >= N - 256 - N / 20);
+	/* ...and the cache too once trimmed. */
+	zpage_trim();
+	assert_true(rss1 - rss_pages() >= N - N / 20);
+}
+
+static void test_hot_cache_bounded(void **state)
+{
+	enum { N = 1024 };
+	static void *pages[N];
+	struct zpage_stats st;
+
+	for (int i = 0; i < N; i++)
+		assert_non_null(pages[i] = zpage_alloc());
+	for (int i = 0; i < N; i++)
+		zpage_free(pages[i]);
+	zpage_get_stats(&st);
+	assert_int_equal(st.pages_cached, 256);
+	/* The cache took the first 256 pages freed; the last of them comes back first. */
+	void *p = zpage_alloc();
+	assert_ptr_equal(p, pages[255]);
+	zpage_get_stats(&st);
+	assert_int_equal(st.pages_cached, 255);
+	zpage_free(p);
+	zpage_trim();
+	zpage_get_stats(&st);
+	assert_int_equal(st.pages_cached, 0);
 }
 
 static void test_fail_nth(void **state)
@@ -117,6 +143,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_alloc_free_counts),
 		cmocka_unit_test(test_rss_drops),
+		cmocka_unit_test(test_hot_cache_bounded),
 		cmocka_unit_test(test_fail_nth),
 		cmocka_unit_test(test_fail_every),
 	};
