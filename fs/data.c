@@ -8,23 +8,28 @@
  * pages the request covers completely are encoded (compressed, allocated and
  * copied: pagestore.c) BEFORE the inode lock is taken, so the lock is held
  * only to merge the partial head and tail pages with their old contents and
- * to swap the entries in; old handles are freed after the unlock. A batch
- * with many full pages is encoded in parts by this thread and the helper
- * threads (workers.c) at once, so that one sequential writer keeps every core
- * compressing:
+ * to swap the entries in; old handles are freed after the unlock. The full
+ * pages of a batch are a run of workers.c: this thread and every free helper
+ * claim four pages at a time until none is left, so that one sequential
+ * writer keeps every core compressing:
  *
- *   request  |head|  full  full  full ... full  |tail|
- *   phase A       [ this thread ][ a helper ]          no lock
- *   phase B  merge                              merge  write lock:
- *            publish every page in order, size, mtime  (short on error)
+ *   request  |head|  full  full  full  full ... full  |tail|
+ *   phase A        [this][helper][this][this] ...           no lock
+ *   phase B  merge                                    merge  write lock:
+ *            publish every page in order, size, mtime        (short on error)
  *
  * A failing page (ENOSPC for size= or mem_limit, ENOMEM) ends the request
  * there: the bytes before it are written and reported, the failing page and
- * those after it are not touched, as on tmpfs.
+ * those after it are not touched, as on tmpfs. The earliest failure wins
+ * (one 64-bit atomic: item index, then errno); pages after it that another
+ * thread had already encoded are released unpublished.
  *
  * Reading runs under the inode's read lock, so readers of one file proceed
  * together and writers of other files are not in the way: hole or SAME ->
- * fill, else decode straight into the reply buffer.
+ * fill, else decode straight into the reply buffer. The pages of a large
+ * read are a run of workers.c as well (sixteen pages a claim), decoded by
+ * this thread and the free helpers while this thread holds the read lock
+ * for them; a failing page cuts the reply short before it.
  *
  * Locking: zfs_data_read() is called with the read lock held; the write path
  * takes the write lock itself. Counters are relaxed atomics.
@@ -40,116 +45,174 @@
 
 static const struct zfs_pte hole;
 
+/*
+ * A failure at item @idx with @err, kept as the earliest one: the index in
+ * the high half so that a smaller value means an earlier item.
+ */
+#define NO_FAIL UINT64_MAX
+
+static void note_fail(atomic_uint_least64_t *fail, unsigned int idx, int err)
+{
+	uint64_t v = (uint64_t)idx << 32 | (uint32_t)-err;
+	uint64_t cur = atomic_load_explicit(fail, memory_order_relaxed);
+
+	while (v < cur && !atomic_compare_exchange_weak(fail, &cur, v))
+		;
+}
+
+static bool failed_before(atomic_uint_least64_t *fail, unsigned int idx)
+{
+	return atomic_load_explicit(fail, memory_order_relaxed) < (uint64_t)idx << 32;
+}
+
+/* The pages of one read, decoded on this thread and the helpers (workers.c). */
+struct decode_run {
+	struct zfs_par par;
+	struct zfs_fs *fs;
+	struct zfs_inode *in;
+	char *buf;
+	uint64_t off, end;		/* the bytes [off, end) go to buf */
+	uint64_t first;			/* page index of item 0 */
+	atomic_uint_least64_t fail;
+	atomic_ulong pages_read;
+};
+
+#define DECODE_CHUNK 16U
+
+static void decode_items(struct zfs_par *par, unsigned int from, unsigned int to)
+{
+	struct decode_run *r = (struct decode_run *)par;
+	unsigned long nread = 0;
+	char *page = NULL;
+
+	for (unsigned int k = from; k < to; k++) {
+		uint64_t pstart = (r->first + k) << ZFS_PAGE_SHIFT;
+		uint64_t a = pstart > r->off ? pstart : r->off;
+		uint64_t b = pstart + PAGE < r->end ? pstart + PAGE : r->end;
+		char *dst = r->buf + (a - r->off);
+		struct zfs_pte e = zfs_ptab_lookup(&r->in->file.pt, r->first + k);
+		int err = 0;
+
+		if (failed_before(&r->fail, k))
+			break;
+		if (zfs_pte_is_hole(&e)) {
+			memset(dst, 0, b - a);
+			continue;
+		}
+		if (b - a == PAGE) {
+			err = zfs_page_decode(r->fs, &e, dst);
+		} else {
+			if (!page)
+				page = zfs_thread_scratch();
+			err = page ? zfs_page_decode(r->fs, &e, page) : -ENOMEM;
+			if (!err)
+				memcpy(dst, page + (a - pstart), b - a);
+		}
+		if (err) {
+			note_fail(&r->fail, k, err);
+			break;
+		}
+		nread++;
+	}
+	if (nread)
+		atomic_fetch_add_explicit(&r->pages_read, nread, memory_order_relaxed);
+}
+
 ssize_t zfs_data_read(struct zfs_fs *fs, struct zfs_inode *in, char *buf, size_t len,
 		      uint64_t off)
 {
-	char *page = NULL;
-	size_t done = 0;
+	struct decode_run r;
+	uint64_t fail;
+	unsigned int k;
 
 	if (off >= in->size)
 		return 0;
 	if (len > in->size - off)
 		len = (size_t)(in->size - off);
-	while (done < len) {
-		uint64_t pos = off + done;
-		size_t pofs = pos & (PAGE - 1), n = PAGE - pofs;
-		struct zfs_pte e = zfs_ptab_lookup(&in->file.pt, pos >> ZFS_PAGE_SHIFT);
-		int err = 0;
-
-		if (n > len - done)
-			n = len - done;
-		if (zfs_pte_is_hole(&e)) {
-			memset(buf + done, 0, n);
-		} else if (n == PAGE) {
-			err = zfs_page_decode(fs, &e, buf + done);
-		} else {
-			if (!page)
-				page = zfs_thread_scratch();
-			err = page ? zfs_page_decode(fs, &e, page) : -ENOMEM;
-			if (!err)
-				memcpy(buf + done, page + pofs, n);
-		}
-		if (err)
-			return done ? (ssize_t)done : err;
-		if (!zfs_pte_is_hole(&e))
-			zfs_count_add(&fs->counters, pages_read, 1);
-		done += n;
-	}
-	return (ssize_t)done;
+	if (!len)
+		return 0;
+	r = (struct decode_run){
+		.par.fn = decode_items,
+		.par.chunk = DECODE_CHUNK,
+		.fs = fs,
+		.in = in,
+		.buf = buf,
+		.off = off,
+		.end = off + len,
+		.first = off >> ZFS_PAGE_SHIFT,
+	};
+	r.par.n = (unsigned int)(((off + len - 1) >> ZFS_PAGE_SHIFT) - r.first + 1);
+	atomic_init(&r.fail, NO_FAIL);
+	atomic_init(&r.pages_read, 0);
+	zfs_par_run(&r.par);
+	zfs_count_add(&fs->counters, pages_read, atomic_load(&r.pages_read));
+	fail = atomic_load(&r.fail);
+	if (fail == NO_FAIL)
+		return (ssize_t)len;
+	/* The bytes before the first page that failed were read. */
+	k = (unsigned int)(fail >> 32);
+	if (!k)
+		return -(int)(uint32_t)fail;
+	return (ssize_t)(((r.first + k) << ZFS_PAGE_SHIFT) - off);
 }
 
-/* A run of full pages to encode, on this thread or on a helper (workers.c). */
-struct encode_part {
+/* The full pages of a write batch, encoded on this thread and the helpers. */
+struct encode_run {
+	struct zfs_par par;
 	struct zfs_fs *fs;
-	const char *data;	/* the bytes of page @from */
-	struct zfs_pte *pre;
-	unsigned int from, to;	/* batch indexes [from, to) */
-	unsigned int stop;	/* first index not encoded: @to if all were */
-	int err;
-	struct zfs_job job;
+	const char *data;		/* the bytes of batch index @fa */
+	struct zfs_pte *pre;		/* indexed by batch index */
+	unsigned int fa;		/* batch index of item 0 */
+	atomic_uint_least64_t fail;	/* items, not batch indexes */
 };
 
-static void encode_run(void *arg)
+#define ENCODE_CHUNK 4U
+
+static void encode_items(struct zfs_par *par, unsigned int from, unsigned int to)
 {
-	struct encode_part *p = arg;
+	struct encode_run *r = (struct encode_run *)par;
 
-	p->stop = p->to;
-	p->err = 0;
-	for (unsigned int i = p->from; i < p->to; i++) {
-		const char *src = p->data + (size_t)(i - p->from) * PAGE;
-		int err = zfs_page_encode(p->fs, src, &p->pre[i]);
+	for (unsigned int k = from; k < to; k++) {
+		int err;
 
+		if (failed_before(&r->fail, k))
+			return;	/* nothing after a failed page is stored */
+		err = zfs_page_encode(r->fs, r->data + (size_t)k * PAGE, &r->pre[r->fa + k]);
 		if (err) {
-			p->stop = i;
-			p->err = err;
-			break;
+			note_fail(&r->fail, k, err);
+			return;
 		}
 	}
 }
 
-#define PART_MIN_PAGES 32U
-#define MAX_PARTS 4U
-
 /*
- * Phase A: encode the full pages [fa, fb) of a batch, in parts shared with
- * the helper threads when there are enough of them. Return: the first index
- * not encoded (fb when all were) and its error in *@err.
+ * Phase A: encode the full pages [fa, fb) of a batch, shared with the helper
+ * threads. Return: the first index not encoded (fb when all were) and its
+ * error in *@err; pages after it may be encoded too (the caller releases
+ * every unpublished entry).
  */
 static unsigned int encode_full_pages(struct zfs_fs *fs, const char *data, struct zfs_pte *pre,
 				      unsigned int fa, unsigned int fb, int *err)
 {
-	struct encode_part parts[MAX_PARTS];
-	unsigned int nparts = zfs_workers_count() + 1, count = fb - fa, stop = fb, k;
+	struct encode_run r = {
+		.par.fn = encode_items,
+		.par.n = fb - fa,
+		.par.chunk = ENCODE_CHUNK,
+		.fs = fs,
+		.data = data,
+		.pre = pre,
+		.fa = fa,
+	};
+	uint64_t fail;
 
-	if (nparts > MAX_PARTS)
-		nparts = MAX_PARTS;
-	if (nparts > count / PART_MIN_PAGES)
-		nparts = count / PART_MIN_PAGES ? count / PART_MIN_PAGES : 1;
-	for (k = 0; k < nparts; k++) {
-		parts[k] = (struct encode_part){
-			.fs = fs,
-			.pre = pre,
-			.from = fa + count * k / nparts,
-			.to = fa + count * (k + 1) / nparts,
-		};
-		parts[k].data = data + (size_t)(parts[k].from - fa) * PAGE;
-		parts[k].job.fn = encode_run;
-		parts[k].job.arg = &parts[k];
-	}
-	for (k = 1; k < nparts; k++)
-		if (!zfs_job_submit(&parts[k].job))
-			break;
-	encode_run(&parts[0]);
+	atomic_init(&r.fail, NO_FAIL);
+	zfs_par_run(&r.par);
+	fail = atomic_load(&r.fail);
 	*err = 0;
-	for (k = 0; k < nparts; k++) {
-		if (k)
-			zfs_job_finish(&parts[k].job);
-		if (parts[k].stop < parts[k].to && stop == fb) {
-			stop = parts[k].stop;
-			*err = parts[k].err;
-		}
-	}
-	return stop;
+	if (fail == NO_FAIL)
+		return fb;
+	*err = -(int)(uint32_t)fail;
+	return fa + (unsigned int)(fail >> 32);
 }
 
 /* One batch of at most BATCH pages; see the design comment. */

@@ -174,7 +174,7 @@ static int run_loop(struct fuse_session *se, const struct fuse_cmdline_opts *co,
 	return ret;
 }
 
-/* Helpers that compress parts of large writes: one per core beyond the first (at most 3). */
+/* Helpers sharing the pages of large reads and writes: one per core beyond the first (at most 3) */
 static void start_helpers(void)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
