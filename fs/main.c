@@ -243,6 +243,7 @@ int main(int argc, char *argv[])
 	se = fuse_session_new(&args, &zfs_ops, sizeof(zfs_ops), fs);
 	if (!se)
 		goto out;	/* libfuse said why (an unknown option, most likely) */
+	fs->se = se;
 	if (fuse_set_signal_handlers(se))
 		goto out_session;
 	if (fuse_session_mount(se, co.mountpoint))

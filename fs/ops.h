@@ -34,6 +34,19 @@ static inline bool is_special(const struct zfs_inode *in)
 	return in->special != ZFS_NORMAL;
 }
 
+/*
+ * fi->fh of an open file: a struct zfs_stats_fh pointer for a statistics
+ * file (statsdir.c); for a regular file an odd tag, which no pointer is,
+ * saying how the open was granted (ops_file.c); 0 otherwise.
+ */
+#define ZFS_FH_CACHED 1UL	/* through the kernel's page cache */
+#define ZFS_FH_DIRECT 3UL	/* direct_io */
+
+static inline struct zfs_stats_fh *stats_fh(const struct fuse_file_info *fi)
+{
+	return fi->fh & 1 ? NULL : (struct zfs_stats_fh *)(uintptr_t)fi->fh;
+}
+
 /* ops_namei.c */
 void zfs_fill_entry(struct zfs_fs *fs, struct zfs_inode *in, struct fuse_entry_param *e);
 int zfs_check_name(const char *name);
@@ -45,6 +58,15 @@ void zfs_lock_inodes(struct zfs_inode **v, int n);
 void zfs_unlock_inodes(struct zfs_inode **v, int n);
 /* One name less for @in (locked, referenced); the last one marks it unlinked. */
 void zfs_drop_name(struct zfs_fs *fs, struct zfs_inode *in, const struct timespec *now);
+
+/* ops_file.c */
+/*
+ * Decide how the kernel serves an open of regular file @in (page cache or
+ * direct_io), set @fi for it and count it; zfs_file_open_undo() uncounts it
+ * when the reply could not be sent. Context: takes the inode's lock.
+ */
+void zfs_file_open_mode(struct zfs_inode *in, struct fuse_file_info *fi);
+void zfs_file_open_undo(struct zfs_inode *in, const struct fuse_file_info *fi);
 
 /* ops_attr.c */
 bool zfs_atime_due(const struct zfs_fs *fs, const struct zfs_inode *in, const struct timespec *now);

@@ -330,11 +330,13 @@ void zfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t m
 		reply_err(req, err);
 		return;
 	}
-	fi->fh = 0;
-	fi->keep_cache = 1;
+	zfs_file_open_mode(in, fi);
 	zfs_fill_entry(fs, in, &e);
-	if (fuse_reply_create(req, &e, fi) == -ENOENT)
-		zfs_inode_forget(fs, in->ino, 1);	/* the open was interrupted */
+	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
+		/* The open was interrupted: no release will come for it. */
+		zfs_file_open_undo(in, fi);
+		zfs_inode_forget(fs, in->ino, 1);
+	}
 	zfs_iput(fs, in);
 }
 

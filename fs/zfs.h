@@ -29,6 +29,7 @@
 #include "options.h"
 #include "pagetable.h"
 
+struct fuse_session;
 struct zpool;
 struct zfs_xattr;
 
@@ -52,6 +53,8 @@ struct zfs_file {
 	unsigned long pages_same;
 	unsigned long pages_huge;
 	unsigned long stored_bytes;	/* pool bytes asked for this file's pages */
+	unsigned int cached_opens;	/* open files the kernel serves from its page cache */
+	unsigned int direct_opens;	/* open files with direct_io (ops_file.c) */
 };
 
 struct zfs_inode {
@@ -108,6 +111,7 @@ struct zfs_fs {
 	pthread_mutex_t rename_lock;
 	double timeout;			/* entry and attribute cache time for the kernel */
 
+	struct fuse_session *se;	/* for notifications to the kernel */
 	const char *mountpoint;		/* absolute; for readahead.c */
 	unsigned long readahead_kib;
 	atomic_bool readahead_set;	/* cheap test on the request path */
