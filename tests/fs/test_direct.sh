@@ -2,9 +2,9 @@
 # Opens for writing only are served with direct_io (ops_file.c); the file
 # reads the same through every open whatever mix of direct and cached opens
 # it has had: pages cached before a direct open, readers opened while a
-# direct writer is open, writers opened while a cached reader is open. A direct write clears set-id bits
-# that appeared after the open, as a cached write would, unless the writer
-# holds CAP_FSETID.
+# direct writer is open, writers opened while a cached reader is open. A
+# direct write clears set-id bits that appeared after the open, as a cached
+# write would, unless the writer holds CAP_FSETID.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 zfs_need_fuse
