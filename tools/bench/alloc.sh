@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # alloc.sh - the allocator benchmark: build the corpus, run alloc_bench over every zpool driver
 # beside glibc, then the kernel's zram on the same pages (root only). Writes $BENCH_DIR/alloc.tsv.
-#   BUILD=build BENCH_CORPUS_MIB=200 BENCH_ROUNDS=9 BENCH_THREADS=2 bash tools/bench/alloc.sh
+#   BUILD=build BENCH_CORPUS_MIB=200 BENCH_ALLOC_ROUNDS=9 BENCH_THREADS=2 bash tools/bench/alloc.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -15,9 +15,9 @@ trap zram_reset EXIT
 meta_lines >"$res"
 noise_start
 echo "== allocator benchmark" \
-	"(corpus budget ${BENCH_CORPUS_MIB:-200} MiB, ${BENCH_ROUNDS:-9} rounds)"
+	"(corpus budget ${BENCH_CORPUS_MIB:-200} MiB, ${BENCH_ALLOC_ROUNDS:-9} rounds)"
 "$BENCH_DIR/corpus" pages -b "${BENCH_CORPUS_MIB:-200}" -o "$BENCH_DIR"
-"$BENCH_DIR/alloc_bench" -d "$BENCH_DIR" -r "${BENCH_ROUNDS:-9}" -t "${BENCH_THREADS:-2}" \
+"$BENCH_DIR/alloc_bench" -d "$BENCH_DIR" -r "${BENCH_ALLOC_ROUNDS:-9}" -t "${BENCH_THREADS:-2}" \
 	-o "$res" -f "$BENCH_DIR/freed.idx"
 if why=$(zram_usable); then
 	bash tools/bench/zram.sh alloc "$BENCH_DIR" "$res"

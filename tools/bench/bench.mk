@@ -3,13 +3,13 @@
 #   make bench-alloc    allocators only (zsmalloc and zbud through zpool, beside glibc;
 #                       zram as root)
 #   make bench-fs       zpoolfs beside tmpfs (fio) and zram (corpus memory, dd)
-# Knobs: BENCH_CORPUS_MIB=200 BENCH_ROUNDS=9 BENCH_THREADS=2
+# Knobs: BENCH_CORPUS_MIB=200 BENCH_ALLOC_ROUNDS=9 BENCH_THREADS=2
 #        BENCH_FS_MIB=256 BENCH_FIO_MIB=512 BENCH_FS_ROUNDS=5
 
 BENCH_DIR := $(BUILD)/bench
 BENCH_PROGS := $(BENCH_DIR)/corpus $(BENCH_DIR)/alloc_bench $(BENCH_DIR)/zram_discard
 BENCH_ENV := BUILD=$(BUILD) BENCH_CORPUS_MIB=$(or $(BENCH_CORPUS_MIB),200) \
-	BENCH_ROUNDS=$(or $(BENCH_ROUNDS),9) BENCH_THREADS=$(or $(BENCH_THREADS),2) \
+	BENCH_ALLOC_ROUNDS=$(or $(BENCH_ALLOC_ROUNDS),9) BENCH_THREADS=$(or $(BENCH_THREADS),2) \
 	BENCH_FS_MIB=$(or $(BENCH_FS_MIB),256) BENCH_FIO_MIB=$(or $(BENCH_FIO_MIB),512) \
 	BENCH_FS_ROUNDS=$(or $(BENCH_FS_ROUNDS),5)
 
