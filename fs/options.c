@@ -297,7 +297,7 @@ int zfs_opts_check(const struct zfs_opt_strings *s, struct zfs_options *o)
 	err = check_statsdir(s, o);
 	if (err)
 		return err;
-	o->readahead_kib = 1024;
+	o->readahead_kib = 4096;
 	if (s->readahead) {
 		if (zfs_parse_bytes(s->readahead, false, &bytes) || bytes > (1ULL << 30))
 			return bad("readahead", s->readahead,
@@ -338,7 +338,7 @@ void zfs_opts_help(const char *prog)
 	       "    -o statsdir=NAME       name of the statistics directory (default .zpool)\n"
 	       "    -o nostats             no statistics directory\n"
 	       "    -o threads=N           at most N threads serve requests\n"
-	       "    -o readahead=BYTES     the kernel's readahead window (default 1m, as\n"
+	       "    -o readahead=BYTES     the kernel's readahead window (default 4m, as\n"
 	       "                           root; 0 keeps the kernel's 128k)\n"
 	       "    -o relatime|strictatime|noatime|nodiratime   when reads update access\n"
 	       "                           times (relatime, as tmpfs)\n"

@@ -5,7 +5,10 @@
  * Design: FUSE requests carry up to 1 MiB, but the kernel gives a new FUSE
  * mount the default readahead of 128 KiB, so a sequential reader costs eight
  * round trips per MiB where one would do; each request also decompresses
- * fewer pages per wakeup. The readahead window is a property of the mount's
+ * fewer pages per wakeup. The default window, 4 MiB, keeps about four 1 MiB
+ * requests in flight for one sequential reader, so that several threads
+ * decompress while the reader copies (cold reads measured 3 % faster than
+ * with 1 MiB, 8 MiB slower again). The readahead window is a property of the mount's
  * backing device (/sys/class/bdi/MAJOR:MINOR/read_ahead_kb), which root may
  * set - but only after FUSE_INIT, whose reply lowers the window to what the
  * filesystem asked for. So the first requests after INIT (getattr, lookup,

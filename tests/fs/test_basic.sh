@@ -28,7 +28,7 @@ assert_eq "$ffree" 99 "statfs free inodes (the root takes one, .zpool none)"
 assert_eq "$(stat -f -c '%l' "$M")" 255 "statfs name length"
 bdi=/sys/class/bdi/$(mountpoint -d "$M")/read_ahead_kb
 if [ "$(id -u)" = 0 ] && [ -w "$bdi" ]; then
-	assert_eq "$(cat "$bdi")" 1024 "the mount's readahead window (readahead=1m by default)"
+	assert_eq "$(cat "$bdi")" 4096 "the mount's readahead window (readahead=4m by default)"
 fi
 
 # The statistics directory.
