@@ -176,6 +176,25 @@ out:
 	zfs_iput(fs, in);
 }
 
+/*
+ * The inode a read or write at @off goes to, referenced; NULL once the error
+ * (a negative offset, counted as invalid I/O, or a vanished inode) is replied.
+ */
+static struct zfs_inode *io_inode(fuse_req_t req, struct zfs_fs *fs, fuse_ino_t ino, off_t off)
+{
+	struct zfs_inode *in;
+
+	if (off < 0) {
+		zfs_count_add(&fs->counters, invalid_io, 1);
+		reply_err(req, -EINVAL);
+		return NULL;
+	}
+	in = zfs_iget(fs, ino);
+	if (!in)
+		reply_err(req, -ENOENT);
+	return in;
+}
+
 void zfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct zfs_fs *fs = req_fs(req);
@@ -190,16 +209,9 @@ void zfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct 
 		zfs_stats_read(req, stats_fh(fi), size, off);
 		return;
 	}
-	if (off < 0) {
-		zfs_count_add(&fs->counters, invalid_io, 1);
-		reply_err(req, -EINVAL);
+	in = io_inode(req, fs, ino, off);
+	if (!in)
 		return;
-	}
-	in = zfs_iget(fs, ino);
-	if (!in) {
-		reply_err(req, -ENOENT);
-		return;
-	}
 	if (!zfs_is_reg(in)) {
 		reply_err(req, zfs_is_dir(in) ? -EISDIR : -EINVAL);
 		zfs_iput(fs, in);
@@ -236,16 +248,9 @@ void zfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, 
 		zfs_stats_write(req, stats_fh(fi), buf, size);
 		return;
 	}
-	if (off < 0) {
-		zfs_count_add(&fs->counters, invalid_io, 1);
-		reply_err(req, -EINVAL);
+	in = io_inode(req, fs, ino, off);
+	if (!in)
 		return;
-	}
-	in = zfs_iget(fs, ino);
-	if (!in) {
-		reply_err(req, -ENOENT);
-		return;
-	}
 	if (!zfs_is_reg(in) || is_special(in)) {
 		zfs_count_add(&fs->counters, invalid_io, 1);
 		reply_err(req, zfs_is_dir(in) ? -EISDIR : -EINVAL);
