@@ -71,27 +71,42 @@ static void reply_new(fuse_req_t req, struct zfs_inode *in, int err)
 	zfs_iput(fs, in);
 }
 
+/*
+ * The directory @name is looked up or removed in, referenced; NULL once the
+ * error (name too long, no such inode, not a directory) is replied.
+ */
+static struct zfs_inode *parent_dir(fuse_req_t req, struct zfs_fs *fs, fuse_ino_t parent,
+				    const char *name)
+{
+	struct zfs_inode *dir;
+
+	if (strlen(name) > ZFS_NAME_MAX) {
+		reply_err(req, -ENAMETOOLONG);
+		return NULL;
+	}
+	dir = zfs_iget(fs, parent);
+	if (!dir) {
+		reply_err(req, -ENOENT);
+		return NULL;
+	}
+	if (!zfs_is_dir(dir)) {
+		reply_err(req, -ENOTDIR);
+		zfs_iput(fs, dir);
+		return NULL;
+	}
+	return dir;
+}
+
 void zfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct zfs_fs *fs = req_fs(req);
 	struct zfs_inode *dir, *in = NULL;
 	struct fuse_entry_param e;
-	int err = 0;
 
 	zfs_readahead_apply(fs);
-	if (strlen(name) > ZFS_NAME_MAX) {
-		reply_err(req, -ENAMETOOLONG);
+	dir = parent_dir(req, fs, parent, name);
+	if (!dir)
 		return;
-	}
-	dir = zfs_iget(fs, parent);
-	if (!dir) {
-		reply_err(req, -ENOENT);
-		return;
-	}
-	if (!zfs_is_dir(dir)) {
-		err = -ENOTDIR;
-		goto out;
-	}
 	zfs_rdlock(dir);
 	if (!strcmp(name, ".")) {
 		in = dir;
@@ -116,9 +131,6 @@ void zfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	zfs_fill_entry(fs, in, &e);
 	fuse_reply_entry(req, &e);
 	zfs_iput(fs, in);
-out:
-	if (err)
-		reply_err(req, err);
 	zfs_iput(fs, dir);
 }
 
@@ -464,20 +476,9 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, boo
 	struct timespec now;
 	int err = 0;
 
-	if (strlen(name) > ZFS_NAME_MAX) {
-		reply_err(req, -ENAMETOOLONG);
+	dir = parent_dir(req, fs, parent, name);
+	if (!dir)
 		return;
-	}
-	dir = zfs_iget(fs, parent);
-	if (!dir) {
-		reply_err(req, -ENOENT);
-		return;
-	}
-	if (!zfs_is_dir(dir)) {
-		reply_err(req, -ENOTDIR);
-		zfs_iput(fs, dir);
-		return;
-	}
 again:
 	zfs_wrlock(dir);
 	de = zfs_dir_find(dir->dir, name, strlen(name));
