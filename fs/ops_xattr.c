@@ -86,6 +86,14 @@ static int set_access_acl(struct zfs_inode *in, const char *value, size_t size, 
 	return 0;
 }
 
+/* Whether the caller may set or remove attribute @name of @in: 0 or -errno. */
+static int may_change_xattr(fuse_req_t req, struct zfs_inode *in, const char *name)
+{
+	if (is_special(in) || is_stat_xattr(in, name))
+		return -EPERM;
+	return check_namespace(req, in, name, true);
+}
+
 void zfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 		     size_t size, int flags)
 {
@@ -97,11 +105,7 @@ void zfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const cha
 		reply_err(req, -ENOENT);
 		return;
 	}
-	if (is_special(in) || is_stat_xattr(in, name)) {
-		err = -EPERM;
-		goto out;
-	}
-	err = check_namespace(req, in, name, true);
+	err = may_change_xattr(req, in, name);
 	if (err)
 		goto out;
 	if (size > XATTR_VALUE_MAX || (flags & ~(XATTR_CREATE | XATTR_REPLACE))) {
@@ -226,11 +230,7 @@ void zfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		reply_err(req, -ENOENT);
 		return;
 	}
-	if (is_special(in) || is_stat_xattr(in, name)) {
-		err = -EPERM;
-		goto out;
-	}
-	err = check_namespace(req, in, name, true);
+	err = may_change_xattr(req, in, name);
 	if (err)
 		goto out;
 	zfs_wrlock(in);
