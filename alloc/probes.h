@@ -33,10 +33,13 @@
  * pair, and the latencies it sees are the calls' own.
  *
  * Each probe has a semaphore that the kernel raises while a tracer is
- * attached, so an untraced process pays one compare and one predicted-not-
- * taken branch per probe site, and never evaluates the arguments nor reads
- * the clock. Built with ZPOOL_NO_PROBES (make PROBES=0) every helper below is
- * an empty inline twin.
+ * attached. A backend's map and unmap test ZPOOL_TRACED() once, on entry, and
+ * go to a cold copy of their body that holds the probe sites while anything
+ * is traced; the copy that runs untraced holds no probe code at all. So an
+ * untraced process pays one compare and one predicted-not-taken branch per
+ * call, and never evaluates the arguments nor reads the clock. Built with
+ * ZPOOL_NO_PROBES (make PROBES=0) every helper below is an empty inline twin
+ * and ZPOOL_TRACED() is 0.
  *
  * bpftrace 0.17 reads USDT arguments up to arg5 only, so the scripts in
  * tools/bpftrace/ time calls from entry probe to return probe instead of
@@ -72,8 +75,8 @@
 /*
  * The four semaphores live in the .probes section, defined in probes.c as one
  * aligned 8-byte word (map_entry, map_return, unmap_entry, unmap_return, two
- * bytes each), so that the fast path of every probe site is one compare of
- * that word with zero. Hidden: reached without the GOT from libzpool.so.
+ * bytes each), so that the untraced test of a call is one compare of that
+ * word with zero. Hidden: reached without the GOT from libzpool.so.
  */
 #define ZPOOL_HIDDEN __attribute__((visibility("hidden")))
 extern unsigned short zpool_map_entry_semaphore ZPOOL_HIDDEN;
@@ -181,6 +184,7 @@ static inline void trace_unmap_return(int backend, unsigned int pool_id, unsigne
 
 #else /* ZPOOL_NO_PROBES */
 
+#define ZPOOL_TRACED() 0
 #define ZPOOL_PROBE_ON(name) 0
 #define ZPOOL_DEFINE_PROBE_STUB(name)                                                      \
 	static inline void trace_##name(int backend, unsigned int pool_id,                 \

@@ -579,11 +579,54 @@ static unsigned long traced_size(unsigned long handle)
 }
 
 /*
- * Both probes of a pair need the size: the entry helper also starts the clock
- * for its return probe. Read it only while one of them is traced.
+ * The bodies of zbud_map() and zbud_unmap(), each inlined twice (as in
+ * zs_map.c): the untraced copy holds no probe code, the cold traced copy is
+ * where the public call goes while any zpool probe is attached. Both probes
+ * of a pair need the size (the entry helper also starts the clock for its
+ * return probe), so it is read only while one of them is traced.
  */
 #define TRACED_SIZE(entry, ret, handle) \
 	(ZPOOL_PROBE_ON(entry) || ZPOOL_PROBE_ON(ret) ? traced_size(handle) : 0)
+
+static inline __attribute__((always_inline)) void *map_object(struct zbud_pool *pool,
+							      unsigned long handle,
+							      const bool traced)
+{
+	unsigned long size = traced ? TRACED_SIZE(map_entry, map_return, handle) : 0;
+
+	if (traced)
+		trace_map_entry(ZPOOL_BACKEND_ZBUD, pool->id, handle, size, ZS_MM_RW, 0);
+	atomic_fetch_add_explicit(&pool->maps, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&pool->mapped_now, 1, memory_order_relaxed);
+	if (traced)
+		trace_map_return(ZPOOL_BACKEND_ZBUD, pool->id, handle, size, ZS_MM_RW, 0);
+	return (void *)handle;
+}
+
+static __attribute__((noinline, cold)) void *map_traced(struct zbud_pool *pool,
+							 unsigned long handle)
+{
+	return map_object(pool, handle, true);
+}
+
+static inline __attribute__((always_inline)) void unmap_object(struct zbud_pool *pool,
+							       unsigned long handle,
+							       const bool traced)
+{
+	unsigned long size = traced ? TRACED_SIZE(unmap_entry, unmap_return, handle) : 0;
+
+	if (traced)
+		trace_unmap_entry(ZPOOL_BACKEND_ZBUD, pool->id, handle, size, ZS_MM_RW, 0);
+	atomic_fetch_sub_explicit(&pool->mapped_now, 1, memory_order_relaxed);
+	if (traced)
+		trace_unmap_return(ZPOOL_BACKEND_ZBUD, pool->id, handle, size, ZS_MM_RW, 0);
+}
+
+static __attribute__((noinline, cold)) void unmap_traced(struct zbud_pool *pool,
+							  unsigned long handle)
+{
+	unmap_object(pool, handle, true);
+}
 
 /**
  * zbud_map - the address of an object's bytes.
@@ -598,13 +641,9 @@ static unsigned long traced_size(unsigned long handle)
  */
 void *zbud_map(struct zbud_pool *pool, unsigned long handle)
 {
-	unsigned long size = TRACED_SIZE(map_entry, map_return, handle);
-
-	trace_map_entry(ZPOOL_BACKEND_ZBUD, pool->id, handle, size, ZS_MM_RW, 0);
-	atomic_fetch_add_explicit(&pool->maps, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&pool->mapped_now, 1, memory_order_relaxed);
-	trace_map_return(ZPOOL_BACKEND_ZBUD, pool->id, handle, size, ZS_MM_RW, 0);
-	return (void *)handle;
+	if (ZPOOL_TRACED())
+		return map_traced(pool, handle);
+	return map_object(pool, handle, false);
 }
 
 /**
@@ -615,11 +654,10 @@ void *zbud_map(struct zbud_pool *pool, unsigned long handle)
  */
 void zbud_unmap(struct zbud_pool *pool, unsigned long handle)
 {
-	unsigned long size = TRACED_SIZE(unmap_entry, unmap_return, handle);
-
-	trace_unmap_entry(ZPOOL_BACKEND_ZBUD, pool->id, handle, size, ZS_MM_RW, 0);
-	atomic_fetch_sub_explicit(&pool->mapped_now, 1, memory_order_relaxed);
-	trace_unmap_return(ZPOOL_BACKEND_ZBUD, pool->id, handle, size, ZS_MM_RW, 0);
+	if (ZPOOL_TRACED())
+		unmap_traced(pool, handle);
+	else
+		unmap_object(pool, handle, false);
 }
 
 /**

@@ -210,24 +210,15 @@ static void unmap_straddling(struct zs_pool *pool, unsigned long handle, struct 
 	}
 }
 
-/**
- * zs_map_object - get a pointer to an object's bytes.
- * @pool: the pool.
- * @handle: a live handle from zs_malloc().
- * @mm: ZS_MM_RO, ZS_MM_WO or ZS_MM_RW.
- *
- * The object will not move until zs_unmap_object() on the same thread. A
- * straddling object is copied into this thread's buffer (for RO and RW) and
- * back at unmap (for WO and RW).
- *
- * Return: the object's first byte; NULL with errno = EBUSY when this thread
- * already holds two straddling mappings, ENOMEM when its buffer cannot be
- * allocated, or (debug builds) EINVAL for a handle that is not live or is
- * already mapped by this thread.
- * Context: lock-free, unless compaction is moving this object's zspage right
- * now: then it waits on the class lock.
+/*
+ * The body of zs_map_object(), inlined twice: with traced false it is the
+ * untraced fast path and holds no probe code at all (no tests, no calls that
+ * would make it save more registers); with traced true it is the cold copy
+ * that zs_map_object() jumps to while any zpool probe is attached, so an
+ * untraced map pays one test of the semaphore word in all.
  */
-void *zs_map_object(struct zs_pool *pool, unsigned long handle, enum zs_mapmode mm)
+static inline __attribute__((always_inline)) void *
+map_object(struct zs_pool *pool, unsigned long handle, enum zs_mapmode mm, const bool traced)
 {
 	struct zs_class *class;
 	struct zspage *zspage;
@@ -237,7 +228,7 @@ void *zs_map_object(struct zs_pool *pool, unsigned long handle, enum zs_mapmode 
 	void *ret;
 	int straddle = 0;
 
-	if (ZPOOL_PROBE_ON(map_entry))
+	if (traced && ZPOOL_PROBE_ON(map_entry))
 		trace_map_entry(ZPOOL_BACKEND_ZSMALLOC, pool->id, handle, handle_class_size(handle),
 				mm, 0);
 #ifdef ZPOOL_DEBUG
@@ -264,21 +255,48 @@ void *zs_map_object(struct zs_pool *pool, unsigned long handle, enum zs_mapmode 
 		}
 	}
 	atomic_fetch_add_explicit(&my_stripe(pool)->maps, 1, memory_order_relaxed);
-	if (ZPOOL_PROBE_ON(unmap_entry) || ZPOOL_PROBE_ON(unmap_return))
-		remember_mode(handle, mm);
-	trace_map_return(ZPOOL_BACKEND_ZSMALLOC, pool->id, handle, class->size, mm, straddle);
+	if (traced) {
+		if (ZPOOL_PROBE_ON(unmap_entry) || ZPOOL_PROBE_ON(unmap_return))
+			remember_mode(handle, mm);
+		trace_map_return(ZPOOL_BACKEND_ZSMALLOC, pool->id, handle, class->size, mm,
+				 straddle);
+	}
 	return ret;
 }
 
+static __attribute__((noinline, cold)) void *
+map_object_traced(struct zs_pool *pool, unsigned long handle, enum zs_mapmode mm)
+{
+	return map_object(pool, handle, mm, true);
+}
+
 /**
- * zs_unmap_object - end the mapping made by zs_map_object() on this thread.
+ * zs_map_object - get a pointer to an object's bytes.
  * @pool: the pool.
- * @handle: the handle mapped.
+ * @handle: a live handle from zs_malloc().
+ * @mm: ZS_MM_RO, ZS_MM_WO or ZS_MM_RW.
  *
- * A straddling object mapped WO or RW is copied back from the buffer.
- * Context: lock-free.
+ * The object will not move until zs_unmap_object() on the same thread. A
+ * straddling object is copied into this thread's buffer (for RO and RW) and
+ * back at unmap (for WO and RW).
+ *
+ * Return: the object's first byte; NULL with errno = EBUSY when this thread
+ * already holds two straddling mappings, ENOMEM when its buffer cannot be
+ * allocated, or (debug builds) EINVAL for a handle that is not live or is
+ * already mapped by this thread.
+ * Context: lock-free, unless compaction is moving this object's zspage right
+ * now: then it waits on the class lock.
  */
-void zs_unmap_object(struct zs_pool *pool, unsigned long handle)
+void *zs_map_object(struct zs_pool *pool, unsigned long handle, enum zs_mapmode mm)
+{
+	if (ZPOOL_TRACED())
+		return map_object_traced(pool, handle, mm);
+	return map_object(pool, handle, mm, false);
+}
+
+/* The body of zs_unmap_object(), inlined twice like map_object(). */
+static inline __attribute__((always_inline)) void
+unmap_object(struct zs_pool *pool, unsigned long handle, const bool traced)
 {
 	struct zs_class *class;
 	struct zspage *zspage;
@@ -286,7 +304,7 @@ void zs_unmap_object(struct zs_pool *pool, unsigned long handle)
 	unsigned int idx, page_off;
 	int straddle;
 
-	if (ZPOOL_PROBE_ON(unmap_entry))
+	if (traced && ZPOOL_PROBE_ON(unmap_entry))
 		trace_unmap_entry(ZPOOL_BACKEND_ZSMALLOC, pool->id, handle,
 				  handle_class_size(handle), recall_mode(handle), 0);
 #ifdef ZPOOL_DEBUG
@@ -304,7 +322,29 @@ void zs_unmap_object(struct zs_pool *pool, unsigned long handle)
 		unmap_straddling(pool, handle, class, zspage, idx);
 	unpin(zspage);
 	atomic_fetch_add_explicit(&my_stripe(pool)->unmaps, 1, memory_order_relaxed);
-	if (ZPOOL_PROBE_ON(unmap_return))
+	if (traced && ZPOOL_PROBE_ON(unmap_return))
 		trace_unmap_return(ZPOOL_BACKEND_ZSMALLOC, pool->id, handle, class->size,
 				   recall_mode(handle), straddle);
+}
+
+static __attribute__((noinline, cold)) void unmap_object_traced(struct zs_pool *pool,
+								unsigned long handle)
+{
+	unmap_object(pool, handle, true);
+}
+
+/**
+ * zs_unmap_object - end the mapping made by zs_map_object() on this thread.
+ * @pool: the pool.
+ * @handle: the handle mapped.
+ *
+ * A straddling object mapped WO or RW is copied back from the buffer.
+ * Context: lock-free.
+ */
+void zs_unmap_object(struct zs_pool *pool, unsigned long handle)
+{
+	if (ZPOOL_TRACED())
+		unmap_object_traced(pool, handle);
+	else
+		unmap_object(pool, handle, false);
 }

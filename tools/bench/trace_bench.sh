@@ -202,8 +202,10 @@ out.append("- Untraced cost of the probes, against the PROBES=0 build: "
                         "when each mapping copies its object (-c)") + "; "
            + probe_cost("noprobes", "untraced", "for bare map/unmap pairs that touch one byte")
            + ". What an untraced call pays is one compare of the semaphore word with zero and "
-           "a predicted-not-taken branch at each of the four probe sites of a pair, a few "
-           "cycles, so it can only show against a pair that does nothing else.")
+           "a predicted-not-taken branch on entry to zs_map_object() and to zs_unmap_object(); "
+           "the probe sites sit in a cold copy of each body that runs only while something is "
+           "traced (alloc/zs_map.c), so the untraced body is the PROBES=0 one. Build-to-build "
+           "differences in code layout of about 1 % either way are in these numbers too.")
 z, b = med["zmaplat"] - base, med["bpftrace"] - base
 zf = med["zmaplat-full"] - base
 verdict = "below" if z < b else "NOT below"
