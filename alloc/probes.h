@@ -33,9 +33,9 @@
  * pair, and the latencies it sees are the calls' own.
  *
  * Each probe has a semaphore that the kernel raises while a tracer is
- * attached. A backend's map and unmap test ZPOOL_TRACED() once, on entry, and
+ * attached. A backend's map and unmap test ZPOOL_TRACED() once per call and
  * go to a cold copy of their body that holds the probe sites while anything
- * is traced; the copy that runs untraced holds no probe code at all. So an
+ * is traced; the copy that runs untraced holds no probe sites at all. So an
  * untraced process pays one compare and one predicted-not-taken branch per
  * call, and never evaluates the arguments nor reads the clock. Built with
  * ZPOOL_NO_PROBES (make PROBES=0) every helper below is an empty inline twin

@@ -10,7 +10,7 @@ PKGS=(
 	libbpf-dev bpftool clang llvm libelf-dev zlib1g-dev
 	systemtap-sdt-dev valgrind libclang-rt-14-dev
 	bpftrace libbpf-tools
-	fio attr acl jq python3 util-linux
+	fio attr acl jq python3 util-linux linux-perf
 )
 
 missing=()
