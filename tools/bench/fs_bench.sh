@@ -14,8 +14,11 @@
 #      dd bs=1M oflag=direct into /dev/zram0 (lz4); also two writers at once, each half;
 #    - memory: zpoolfs mm_stat mem_used_total and the daemon's VmRSS beyond it, beside
 #      zram's mem_used_total, for the same pages;
-#    - cold read: page cache dropped, dd bs=1M of the file, beside dd iflag=direct bs=1M
-#      from /dev/zram0;
+#    - cold read, both ways on both sides, page cache dropped first: dd iflag=direct bs=1M
+#      (no page cache: each 1 MiB read decompressed straight for the reader) of the zpoolfs
+#      file and of /dev/zram0; and dd bs=1M through the page cache (readahead fills it)
+#      of the file and of /dev/zram0; the result table also pairs zpoolfs's page-cache read
+#      with zram's direct read;
 #    - tree: the corpus files copied in as files (cp), memory again.
 # Results: $BUILD/bench/fs.tsv. Anything mounted is unmounted and zram is reset on exit.
 set -euo pipefail
@@ -222,6 +225,11 @@ for r in $(seq "$ROUNDS"); do
 	dd if="$zmnt/corpus" of=/dev/null bs=1M status=none
 	e=$(now_ns)
 	t[zread,$r]=$(mibs "$s" "$e" "$cat_bytes")
+	drop_caches
+	s=$(now_ns)
+	dd if="$zmnt/corpus" of=/dev/null bs=1M iflag=direct status=none
+	e=$(now_ns)
+	t[zreaddirect,$r]=$(mibs "$s" "$e" "$cat_bytes")
 	rm -f "$zmnt/corpus"
 	# zpoolfs: two writers, each half of the corpus into its own file
 	cat "$cat" >/dev/null
@@ -247,6 +255,12 @@ for r in $(seq "$ROUNDS"); do
 			count=$(( (cat_bytes + 1048575) / 1048576 )) status=none
 		e=$(now_ns)
 		t[kread,$r]=$(mibs "$s" "$e" "$cat_bytes")
+		drop_caches
+		s=$(now_ns)
+		dd if="/dev/$ZRAM_DEV" of=/dev/null bs=1M \
+			count=$(( (cat_bytes + 1048575) / 1048576 )) status=none
+		e=$(now_ns)
+		t[kreadcached,$r]=$(mibs "$s" "$e" "$cat_bytes")
 		zram_setup lz4 $(( (cat_bytes / 1048576 + 64) * 1048576 ))
 		cat "$cat" >/dev/null
 		s=$(now_ns)
@@ -267,28 +281,30 @@ echo
 printf 'corpus: %.1f MiB in %d files (%.1f MiB page-padded)\n' \
 	"$(awk -v b="$tree_bytes" 'BEGIN { print b / 1048576 }')" \
 	"$(wc -l <"$BENCH_DIR/fscorpus.list")" "$cat_mib"
-printf '%-34s %12s %12s %9s\n' "corpus, MiB/s (median)" "zpoolfs" "zram dd" "ratio"
-for k in write1 write2 read; do
-	z=$(med "z$k")
-	result "corpus_$k" zpoolfs 0 "$z" MiB/s
+printf '%-44s %12s %12s %9s\n' "corpus, MiB/s (median)" "zpoolfs" "zram dd" "ratio"
+# NAME ZPOOLFS_KEY ZRAM_KEY LABEL: one row, zpoolfs against zram, ratio = median of the rounds' ratios
+for row in "write1 zwrite1 kwrite1 sequential write, 1 writer" \
+	"write2 zwrite2 kwrite2 sequential write, 2 writers" \
+	"read_direct zreaddirect kread cold read, iflag=direct both" \
+	"read_cached zreadcached kreadcached cold read, page cache both" \
+	"read zread kread cold read, page cache vs zram direct"; do
+	read -r name zk kk label <<<"$row"
+	[ "$zk" = zreadcached ] && zk=zread
+	z=$(med "$zk")
+	result "corpus_$name" zpoolfs 0 "$z" MiB/s
 	if [ $have_zram = 1 ]; then
-		kk=$(med "k$k")
+		kv=$(med "$kk")
 		q=$(for r in $(seq "$ROUNDS"); do
-			awk -v a="${t[z$k,$r]}" -v b="${t[k$k,$r]}" 'BEGIN { print a / b }'
+			awk -v a="${t[$zk,$r]}" -v b="${t[$kk,$r]}" 'BEGIN { print a / b }'
 		done | median)
-		result "corpus_$k" zram 0 "$kk" MiB/s
-		result "corpus_${k}_vs_zram" zpoolfs 0 "$q" ratio
+		result "corpus_$name" zram 0 "$kv" MiB/s
+		result "corpus_${name}_vs_zram" zpoolfs 0 "$q" ratio
 	else
-		kk=0 q=0
+		kv=0 q=0
 	fi
-	case $k in
-	write1) label="sequential write, 1 writer" ;;
-	write2) label="sequential write, 2 writers" ;;
-	read) label="cold sequential read" ;;
-	esac
-	awk -v l="$label" -v z="$z" -v k="$kk" -v q="$q" 'BEGIN {
-		if (k > 0) printf "%-34s %12.1f %12.1f %8.3fx\n", l, z, k, q
-		else printf "%-34s %12.1f %12s\n", l, z, "-" }'
+	awk -v l="$label" -v z="$z" -v k="$kv" -v q="$q" 'BEGIN {
+		if (k > 0) printf "%-44s %12.1f %12.1f %8.3fx\n", l, z, k, q
+		else printf "%-44s %12.1f %12s\n", l, z, "-" }'
 done
 
 # memory: the single-file corpus (same pages as zram's), then the tree copied in as files
