@@ -11,7 +11,6 @@
  *   +------------------+------------+------------+---------------------+
  *   | LZ4_stream_t     | ZSTD_CCtx* | ZSTD_DCtx* | scratch: 2 x 4 KiB  |
  *   +------------------+------------+------------+---------------------+
- *   + a reply buffer for reads, grown to the largest read seen
  *
  * lz4: LZ4_compress_fast_extState() on the thread's state, the call zram's
  * lz4 backend makes, so that a page compresses to exactly the bytes (and the
@@ -39,8 +38,6 @@ struct tctx {
 	ZSTD_CCtx *cctx;
 	ZSTD_DCtx *dctx;
 	int cctx_level;
-	char *buf;		/* zfs_thread_buffer() */
-	size_t buflen;
 	char scratch[2 * PAGE] __attribute__((aligned(64)));
 };
 
@@ -54,7 +51,6 @@ static void tctx_destroy(void *p)
 
 	ZSTD_freeCCtx(t->cctx);
 	ZSTD_freeDCtx(t->dctx);
-	free(t->buf);
 	free(t);
 }
 
@@ -89,24 +85,6 @@ void *zfs_thread_scratch(void)
 	struct tctx *t = get_tctx();
 
 	return t ? t->scratch : NULL;
-}
-
-void *zfs_thread_buffer(size_t size)
-{
-	struct tctx *t = get_tctx();
-
-	if (!t)
-		return NULL;
-	if (size > t->buflen) {
-		char *b = malloc(size);
-
-		if (!b)
-			return NULL;
-		free(t->buf);
-		t->buf = b;
-		t->buflen = size;
-	}
-	return t->buf;
 }
 
 bool zfs_compressor_known(const char *name)

@@ -60,10 +60,4 @@ int zfs_decompress_page(const struct zfs_compressor *c, const void *src, size_t 
  */
 void *zfs_thread_scratch(void);
 
-/**
- * zfs_thread_buffer - a buffer of at least @size bytes owned by the calling
- * thread, valid until its next call. Return: the buffer or NULL (ENOMEM).
- */
-void *zfs_thread_buffer(size_t size);
-
 #endif

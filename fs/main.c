@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include "ops.h"
+#include "replybuf.h"
 #include "workers.h"
 #include "zpage.h"
 #include "zpool.h"
@@ -154,6 +156,21 @@ static void fs_destroy(struct zfs_fs *fs)
 	free(fs);
 }
 
+/*
+ * Request threads when threads= is not given: two per CPU, at least four, at
+ * most libfuse's max_threads (10 unless -o max_threads= says otherwise).
+ * Every thread that receives a 1 MiB write keeps libfuse's 1 MiB request
+ * buffer resident for as long as it lives, so more threads than the CPUs can
+ * keep busy only add RSS.
+ */
+static unsigned int default_threads(unsigned int libfuse_max)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned int n = cpus > 2 ? 2 * (unsigned int)cpus : 4;
+
+	return n < libfuse_max ? n : libfuse_max;
+}
+
 static int run_loop(struct fuse_session *se, const struct fuse_cmdline_opts *co,
 		    const struct zfs_options *opt)
 {
@@ -168,7 +185,8 @@ static int run_loop(struct fuse_session *se, const struct fuse_cmdline_opts *co,
 	fuse_loop_cfg_set_clone_fd(cfg, (unsigned int)co->clone_fd);
 	if (co->max_idle_threads != UINT_MAX)
 		fuse_loop_cfg_set_idle_threads(cfg, co->max_idle_threads);
-	fuse_loop_cfg_set_max_threads(cfg, opt->threads ? opt->threads : co->max_threads);
+	fuse_loop_cfg_set_max_threads(cfg, opt->threads ? opt->threads
+							: default_threads(co->max_threads));
 	ret = fuse_session_loop_mt(se, cfg);
 	fuse_loop_cfg_destroy(cfg);
 	return ret;
@@ -204,6 +222,13 @@ int main(int argc, char *argv[])
 	struct fuse_args args;
 	int ret = 1;
 
+	/*
+	 * Allocations of 256 KiB and more (libfuse's 1 MiB request buffers) are
+	 * mmap'd and unmapped when freed, always: glibc's default raises that
+	 * threshold after the first such free, and buffers freed later would
+	 * stay resident in the malloc arenas.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	if (drop_source(&argc, argv, &source))
 		return 1;
 	args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
@@ -256,8 +281,10 @@ int main(int argc, char *argv[])
 	if (fault_every)
 		zpage_fail_every(fault_every);
 	start_helpers();
+	zfs_replybuf_init(0);
 	ret = run_loop(se, &co, &opt) ? 1 : 0;
 	zfs_workers_stop();
+	zfs_replybuf_fini();
 	zpage_fail_reset();
 out_unmount:
 	fuse_session_unmount(se);

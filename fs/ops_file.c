@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "ops.h"
+#include "replybuf.h"
 
 /* Set-id bits a write by an unprivileged writer clears: tmpfs's (the VFS's) rule. */
 static mode_t setid_to_kill(mode_t mode)
@@ -217,7 +218,7 @@ void zfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct 
 		zfs_iput(fs, in);
 		return;
 	}
-	buf = zfs_thread_buffer(size ? size : 1);
+	buf = zfs_replybuf_get(size);
 	if (!buf) {
 		reply_err(req, -ENOMEM);
 		zfs_iput(fs, in);
@@ -234,6 +235,7 @@ void zfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct 
 		reply_err(req, (int)n);
 	else
 		fuse_reply_buf(req, buf, (size_t)n);
+	zfs_replybuf_put(buf, size);
 	zfs_iput(fs, in);
 }
 
