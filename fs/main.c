@@ -157,18 +157,21 @@ static void fs_destroy(struct zfs_fs *fs)
 }
 
 /*
- * Request threads when threads= is not given: two per CPU, at least four, at
+ * Request threads: threads=, or else two per CPU, at least four, at
  * most libfuse's max_threads (10 unless -o max_threads= says otherwise).
  * Every thread that receives a 1 MiB write keeps libfuse's 1 MiB request
  * buffer resident for as long as it lives, so more threads than the CPUs can
  * keep busy only add RSS.
  */
-static unsigned int default_threads(unsigned int libfuse_max)
+static unsigned int request_threads(const struct fuse_cmdline_opts *co,
+				    const struct zfs_options *opt)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned int n = cpus > 2 ? 2 * (unsigned int)cpus : 4;
 
-	return n < libfuse_max ? n : libfuse_max;
+	if (opt->threads)
+		return opt->threads;
+	return n < co->max_threads ? n : co->max_threads;
 }
 
 static int run_loop(struct fuse_session *se, const struct fuse_cmdline_opts *co,
@@ -185,8 +188,7 @@ static int run_loop(struct fuse_session *se, const struct fuse_cmdline_opts *co,
 	fuse_loop_cfg_set_clone_fd(cfg, (unsigned int)co->clone_fd);
 	if (co->max_idle_threads != UINT_MAX)
 		fuse_loop_cfg_set_idle_threads(cfg, co->max_idle_threads);
-	fuse_loop_cfg_set_max_threads(cfg, opt->threads ? opt->threads
-							: default_threads(co->max_threads));
+	fuse_loop_cfg_set_max_threads(cfg, request_threads(co, opt));
 	ret = fuse_session_loop_mt(se, cfg);
 	fuse_loop_cfg_destroy(cfg);
 	return ret;
@@ -281,7 +283,8 @@ int main(int argc, char *argv[])
 	if (fault_every)
 		zpage_fail_every(fault_every);
 	start_helpers();
-	zfs_replybuf_init(0);
+	/* As many reply buffers as threads can read at once: none is made twice. */
+	zfs_replybuf_init(co.singlethread ? 1 : request_threads(&co, &opt));
 	ret = run_loop(se, &co, &opt) ? 1 : 0;
 	zfs_workers_stop();
 	zfs_replybuf_fini();

@@ -9,7 +9,8 @@
 #include <stddef.h>
 
 /**
- * zfs_replybuf_init - keep at most @n idle buffers (0: one per CPU).
+ * zfs_replybuf_init - keep at most @n idle buffers (0: one per CPU; main.c
+ * passes the number of request threads).
  * Context: before the session starts, or any time.
  */
 void zfs_replybuf_init(unsigned int n);

@@ -25,7 +25,7 @@ assert_eq "$(getfattr --only-values -n user.empty f | wc -c)" 0 "an empty value"
 getfattr -d f 2>/dev/null | grep '^user.zpool.stat=' >/dev/null || fail "getfattr -d does not show user.zpool.stat"
 getfattr -d f 2>/dev/null | grep '^user.color="blue"' >/dev/null || fail "getfattr -d does not show user.color"
 # A leading "v": setfattr would decode a value that starts with 0x or 0s.
-{ printf v; head -c 65536 /dev/urandom | base64 -w0 | head -c 59999; } >"$WORK/big"
+{ printf v; head -c 45000 /dev/urandom | base64 -w0 | cut -c1-59999 | tr -d "\n"; } >"$WORK/big"
 setfattr -n user.big -v "$(cat "$WORK/big")" f
 assert_eq "$(getfattr --only-values -n user.big f)" "$(cat "$WORK/big")" "a 60000-byte value"
 setfattr -x user.big f
