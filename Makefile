@@ -135,6 +135,8 @@ install: all
 	$(if $(PROGRAMS),install -d $(DESTDIR)$(PREFIX)/bin && install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/)
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/zpoolfs/bpftrace
 	install -m 644 $(wildcard docs/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 644 $(wildcard docs/*.8) $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 644 $(wildcard tools/bpftrace/*.bt) $(DESTDIR)$(PREFIX)/share/zpoolfs/bpftrace/
 
 clean:

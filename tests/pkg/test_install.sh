@@ -11,7 +11,8 @@ prefix=/usr/local
 make -s -C "$repo" BUILD="${BUILD:-build}" install DESTDIR="$work/root" PREFIX=$prefix >/dev/null
 
 for f in include/zpool/zpool.h include/zpool/zsmalloc.h include/zpool/zbud.h lib/libzpool.a \
-	 lib/libzpool.so lib/pkgconfig/zpool.pc bin/zpoolfs share/man/man1/zpoolfs.1; do
+	 lib/libzpool.so lib/pkgconfig/zpool.pc bin/zpoolfs bin/zmaplat share/man/man1/zpoolfs.1 \
+	 share/man/man8/zmaplat.8 share/zpoolfs/bpftrace/maplat.bt; do
 	[ -e "$work/root$prefix/$f" ] || { echo "FAIL: $prefix/$f not installed"; exit 1; }
 done
 
@@ -50,7 +51,10 @@ out_static=$("$work/app-static")
 # One zspage of the 112-byte class: 7 pages hold 256 objects with no waste.
 [ "$out" = "stored through zpool 28672" ] || { echo "FAIL: shared build printed '$out'"; exit 1; }
 [ "$out_static" = "$out" ] || { echo "FAIL: static build printed '$out_static'"; exit 1; }
-ldd "$work/app" | grep -q "libzpool.so.0 => $work/root" 2>/dev/null ||
-	LD_LIBRARY_PATH=$work/root$prefix/lib ldd "$work/app" | grep -q "libzpool.so.0 => $work/root" ||
-	{ echo "FAIL: the shared build does not use the installed libzpool.so.0"; exit 1; }
+# (ldd's output is read whole: grep -q stopping early would kill ldd with SIGPIPE under pipefail)
+deps=$(LD_LIBRARY_PATH=$work/root$prefix/lib ldd "$work/app")
+case "$deps" in
+*"libzpool.so.0 => $work/root"*) ;;
+*) echo "FAIL: the shared build does not use the installed libzpool.so.0"; exit 1 ;;
+esac
 echo "installed library works (shared and static): $out"
