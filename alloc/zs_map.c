@@ -241,7 +241,7 @@ map_object(struct zs_pool *pool, unsigned long handle, enum zs_mapmode mm, const
 		trace_map_entry(ZPOOL_BACKEND_ZSMALLOC, pool->id, handle, handle_class_size(handle),
 				mm, 0);
 #ifdef ZPOOL_DEBUG
-	if (!zs_debug_handle_ok(pool, handle, __func__, false))
+	if (!zs_debug_handle_ok(pool, handle, "zs_map_object", false))
 		return NULL;
 	if (!zs_debug_note_map(pool, handle))
 		return NULL;
