@@ -143,7 +143,8 @@ static void wait_migration(struct zs_class *class, unsigned int tries)
  * (both copies of map_object() call it) and the straddling paths below never
  * are, so the untraced fast path compiles the same with and without probes.
  */
-static inline __attribute__((always_inline)) unsigned long pin_object(unsigned long handle, struct zspage **zspagep)
+static inline __attribute__((always_inline)) unsigned long
+pin_object(unsigned long handle, struct zspage **zspagep)
 {
 	atomic_ulong *slot = zs_slot(handle);
 
@@ -170,8 +171,9 @@ static void unpin(struct zspage *zspage)
 	atomic_fetch_sub_explicit(&zspage->mapcount, 1, memory_order_release);
 }
 
-static __attribute__((noinline)) void *map_straddling(struct zs_pool *pool, unsigned long handle, enum zs_mapmode mm,
-			    struct zs_class *class, struct zspage *zspage, unsigned int idx)
+static __attribute__((noinline)) void *
+map_straddling(struct zs_pool *pool, unsigned long handle, enum zs_mapmode mm,
+	       struct zs_class *class, struct zspage *zspage, unsigned int idx)
 {
 	unsigned int hdr = class->huge ? 0 : ZS_HANDLE_SIZE;
 	struct zs_map_area *area = get_area();
@@ -197,10 +199,9 @@ static __attribute__((noinline)) void *map_straddling(struct zs_pool *pool, unsi
 	return buf;
 }
 
-static __attribute__((noinline)) void unmap_straddling(struct zs_pool *pool,
-							 unsigned long handle,
-							 struct zs_class *class,
-							 struct zspage *zspage, unsigned int idx)
+static __attribute__((noinline)) void
+unmap_straddling(struct zs_pool *pool, unsigned long handle, struct zs_class *class,
+		 struct zspage *zspage, unsigned int idx)
 {
 	unsigned int hdr = class->huge ? 0 : ZS_HANDLE_SIZE;
 	struct zs_map_area *area = zs_area;

@@ -166,16 +166,20 @@ static void fs_destroy(struct zfs_fs *fs)
 static unsigned int request_threads(const struct fuse_cmdline_opts *co,
 				    const struct zfs_options *opt)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned int n = cpus > 2 ? 2 * (unsigned int)cpus : 4;
+	long cpus;
+	unsigned int n;
 
+	if (co->singlethread)
+		return 1;
 	if (opt->threads)
 		return opt->threads;
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	n = cpus > 2 ? 2 * (unsigned int)cpus : 4;
 	return n < co->max_threads ? n : co->max_threads;
 }
 
 static int run_loop(struct fuse_session *se, const struct fuse_cmdline_opts *co,
-		    const struct zfs_options *opt)
+		    unsigned int threads)
 {
 	struct fuse_loop_config *cfg;
 	int ret;
@@ -188,7 +192,7 @@ static int run_loop(struct fuse_session *se, const struct fuse_cmdline_opts *co,
 	fuse_loop_cfg_set_clone_fd(cfg, (unsigned int)co->clone_fd);
 	if (co->max_idle_threads != UINT_MAX)
 		fuse_loop_cfg_set_idle_threads(cfg, co->max_idle_threads);
-	fuse_loop_cfg_set_max_threads(cfg, request_threads(co, opt));
+	fuse_loop_cfg_set_max_threads(cfg, threads);
 	ret = fuse_session_loop_mt(se, cfg);
 	fuse_loop_cfg_destroy(cfg);
 	return ret;
@@ -222,6 +226,7 @@ int main(int argc, char *argv[])
 	struct zfs_fs *fs = NULL;
 	const char *source;
 	struct fuse_args args;
+	unsigned int threads;
 	int ret = 1;
 
 	/*
@@ -283,9 +288,10 @@ int main(int argc, char *argv[])
 	if (fault_every)
 		zpage_fail_every(fault_every);
 	start_helpers();
+	threads = request_threads(&co, &opt);
 	/* As many reply buffers as threads can read at once: none is made twice. */
-	zfs_replybuf_init(co.singlethread ? 1 : request_threads(&co, &opt));
-	ret = run_loop(se, &co, &opt) ? 1 : 0;
+	zfs_replybuf_init(threads);
+	ret = run_loop(se, &co, threads) ? 1 : 0;
 	zfs_workers_stop();
 	zfs_replybuf_fini();
 	zpage_fail_reset();

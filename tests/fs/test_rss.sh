@@ -74,6 +74,5 @@ case "$(ldd "$ZPOOLFS")" in
 		fail "RSS beyond the pool is $beyond MiB, the limit $RSS_LIMIT_MIB MiB"
 	;;
 esac
-[ -n "${RSS_DEBUG:-}" ] && echo "used_kib $((used >> 10)) rss_kib $((rss >> 10))" && cat $M/.zpool/pool | grep -iE "pages|bytes|cache|provider" && awk '/^[0-9a-f]+-[0-9a-f]+ /{name=$0} /^Rss:/{ if ($2 > 60) print $2, name}' /proc/$pid/smaps | sort -rn | head -40
 zfs_umount "$M" || fail "unmount"
 echo "ok"

@@ -286,10 +286,9 @@ printf '%-44s %12s %12s %9s\n' "corpus, MiB/s (median)" "zpoolfs" "zram dd" "rat
 for row in "write1 zwrite1 kwrite1 sequential write, 1 writer" \
 	"write2 zwrite2 kwrite2 sequential write, 2 writers" \
 	"read_direct zreaddirect kread cold read, iflag=direct both" \
-	"read_cached zreadcached kreadcached cold read, page cache both" \
+	"read_cached zread kreadcached cold read, page cache both" \
 	"read zread kread cold read, page cache vs zram direct"; do
 	read -r name zk kk label <<<"$row"
-	[ "$zk" = zreadcached ] && zk=zread
 	z=$(med "$zk")
 	result "corpus_$name" zpoolfs 0 "$z" MiB/s
 	if [ $have_zram = 1 ]; then

@@ -74,19 +74,20 @@ print("%s,%s" % (d["cpu_ns_per_pair"], d["ns_per_pair"]))'
 PERF=0
 perf stat -x, -e cycles:u,instructions:u -o /dev/null true 2>/dev/null && PERF=1
 
-# counted FILE: "CYCLES,INSTRUCTIONS" from perf stat -x, output.
+# counted CMD...: run CMD pinned, counting its user-mode cycles and
+# instructions; the counts ("CYCLES,INSTRUCTIONS") go to $T/counts.
 counted() {
+	perf stat -x, -e cycles:u,instructions:u -o "$T/perf.out" -- taskset -c "$CPU" "$@"
 	awk -F, '$3 ~ /^cycles/ { c = $1 } $3 ~ /^instructions/ { i = $1 }
-		END { print c "," i }' "$1"
+		END { print c "," i }' "$T/perf.out" >"$T/counts"
 }
 
 run_plain() { # BINARY [WORKLOAD_ARGS...]
 	local bin=$1
 	shift
 	if [ "$PERF" = 1 ]; then
-		perf stat -x, -e cycles:u,instructions:u -o "$T/perf.out" -- \
-			taskset -c "$CPU" "$bin" -n "$N_UNTRACED" "$@" >"$T/wl.out"
-		echo "$(ns_per_pair "$T/wl.out"),$(counted "$T/perf.out")"
+		counted "$bin" -n "$N_UNTRACED" "$@" >"$T/wl.out"
+		echo "$(ns_per_pair "$T/wl.out"),$(cat "$T/counts")"
 	else
 		pin "$bin" -n "$N_UNTRACED" "$@" >"$T/wl.out"
 		ns_per_pair "$T/wl.out"
@@ -99,10 +100,9 @@ setup_cost() { # BINARY [WORKLOAD_ARGS...]
 	local bin=$1 k
 	shift
 	for ((k = 0; k < 5; k++)); do
-		perf stat -x, -e cycles:u,instructions:u -o "$T/perf.out" -- \
-			taskset -c "$CPU" "$bin" -n 1 "$@" >/dev/null
-		counted "$T/perf.out"
-	done | sort -t, -k1,1n | head -n 1
+		counted "$bin" -n 1 "$@" >/dev/null
+		cat "$T/counts"
+	done | sort -t, -k1,1n | sed -n 1p
 }
 
 run_zmaplat() { # ZMAPLAT_ARGS...
