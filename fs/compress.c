@@ -38,6 +38,7 @@ struct tctx {
 	ZSTD_CCtx *cctx;
 	ZSTD_DCtx *dctx;
 	int cctx_level;
+	char *big;			/* zfs_thread_big(): allocated on first use */
 	char scratch[2 * PAGE] __attribute__((aligned(64)));
 };
 
@@ -51,6 +52,7 @@ static void tctx_destroy(void *p)
 
 	ZSTD_freeCCtx(t->cctx);
 	ZSTD_freeDCtx(t->dctx);
+	free(t->big);
 	free(t);
 }
 
@@ -85,6 +87,17 @@ void *zfs_thread_scratch(void)
 	struct tctx *t = get_tctx();
 
 	return t ? t->scratch : NULL;
+}
+
+void *zfs_thread_big(void)
+{
+	struct tctx *t = get_tctx();
+
+	if (!t)
+		return NULL;
+	if (!t->big)
+		t->big = aligned_alloc(64, 2 * ZFS_BIG_SCRATCH);
+	return t->big;
 }
 
 bool zfs_compressor_known(const char *name)
@@ -166,7 +179,8 @@ static int zstd_cctx(struct tctx *t, int level)
 	return 0;
 }
 
-int zfs_compress_page(const struct zfs_compressor *c, const void *src, void *dst, size_t cap)
+int zfs_compress_buf(const struct zfs_compressor *c, const void *src, size_t srclen, void *dst,
+		     size_t cap)
 {
 	struct tctx *t;
 	size_t n;
@@ -178,24 +192,30 @@ int zfs_compress_page(const struct zfs_compressor *c, const void *src, void *dst
 	if (!t)
 		return -ENOMEM;
 	if (c->type == ZFS_COMP_LZ4) {
-		len = LZ4_compress_fast_extState(&t->lz4, src, dst, PAGE, (int)cap, c->level);
+		len = LZ4_compress_fast_extState(&t->lz4, src, dst, (int)srclen, (int)cap, c->level);
 		return len > 0 ? len : 0;
 	}
 	if (zstd_cctx(t, c->level))
 		return -ENOMEM;
-	n = ZSTD_compress2(t->cctx, dst, cap, src, PAGE);
+	n = ZSTD_compress2(t->cctx, dst, cap, src, srclen);
 	if (ZSTD_isError(n))
-		return 0;	/* dstSize_tooSmall: keep the page raw */
+		return 0;	/* dstSize_tooSmall: keep the data raw */
 	return (int)n;
 }
 
-int zfs_decompress_page(const struct zfs_compressor *c, const void *src, size_t len, void *dst)
+int zfs_compress_page(const struct zfs_compressor *c, const void *src, void *dst, size_t cap)
+{
+	return zfs_compress_buf(c, src, PAGE, dst, cap);
+}
+
+int zfs_decompress_buf(const struct zfs_compressor *c, const void *src, size_t len, void *dst,
+		       size_t dstlen)
 {
 	struct tctx *t;
 	size_t n;
 
 	if (c->type == ZFS_COMP_LZ4)
-		return LZ4_decompress_safe(src, dst, (int)len, PAGE) == PAGE ? 0 : -EIO;
+		return LZ4_decompress_safe(src, dst, (int)len, (int)dstlen) == (int)dstlen ? 0 : -EIO;
 	if (c->type != ZFS_COMP_ZSTD)
 		return -EIO;
 	t = get_tctx();
@@ -212,6 +232,11 @@ int zfs_decompress_page(const struct zfs_compressor *c, const void *src, size_t 
 			return -ENOMEM;
 		}
 	}
-	n = ZSTD_decompressDCtx(t->dctx, dst, PAGE, src, len);
-	return !ZSTD_isError(n) && n == PAGE ? 0 : -EIO;
+	n = ZSTD_decompressDCtx(t->dctx, dst, dstlen, src, len);
+	return !ZSTD_isError(n) && n == dstlen ? 0 : -EIO;
+}
+
+int zfs_decompress_page(const struct zfs_compressor *c, const void *src, size_t len, void *dst)
+{
+	return zfs_decompress_buf(c, src, len, dst, PAGE);
 }

@@ -55,6 +55,30 @@ int zfs_compress_page(const struct zfs_compressor *c, const void *src, void *dst
 int zfs_decompress_page(const struct zfs_compressor *c, const void *src, size_t len, void *dst);
 
 /**
+ * zfs_compress_buf - compress @srclen bytes (several pages of a cluster) as
+ * one block into @dst; zfs_compress_page() is this with one page.
+ * Return: as zfs_compress_page().
+ */
+int zfs_compress_buf(const struct zfs_compressor *c, const void *src, size_t srclen, void *dst,
+		     size_t cap);
+
+/**
+ * zfs_decompress_buf - expand @len bytes at @src into exactly @dstlen bytes.
+ * Return: 0; -EIO when the data does not expand to exactly @dstlen; -ENOMEM.
+ */
+int zfs_decompress_buf(const struct zfs_compressor *c, const void *src, size_t len, void *dst,
+		       size_t dstlen);
+
+#define ZFS_BIG_SCRATCH (64 * 1024)	/* the largest cluster */
+
+/**
+ * zfs_thread_big - two ZFS_BIG_SCRATCH buffers owned by the calling thread
+ * (for clusters), made on first use and freed when the thread ends.
+ * Return: the first buffer (the second follows it), or NULL (ENOMEM).
+ */
+void *zfs_thread_big(void);
+
+/**
  * zfs_thread_scratch - two page-sized buffers owned by the calling thread.
  * Return: the first buffer (the second follows it), or NULL (ENOMEM).
  */

@@ -20,6 +20,10 @@
 	X(same_pages, GAUGE, "pages stored inline because every word is the same")        \
 	X(huge_pages, GAUGE, "pages stored raw because they did not compress enough")     \
 	X(huge_pages_since, TOTAL, "pages ever stored raw")                               \
+	X(clusters, GAUGE, "pieces stored: pages of a cluster compressed together")    \
+	X(cluster_pages, GAUGE, "file pages stored in pieces (part of pages_stored)")    \
+	X(cluster_stale_pages, GAUGE, "pages of pieces overwritten or freed, still held") \
+	X(clusters_split, TOTAL, "pieces split into single pages when half stale")        \
 	X(pages_written, TOTAL, "page stores, ever")                                      \
 	X(pages_read, TOTAL, "page loads, ever")                                          \
 	X(failed_reads, TOTAL, "page loads that failed")                                  \

@@ -42,6 +42,7 @@ static const struct fuse_opt zfs_opt_spec[] = {
 	OPT("statsdir=%s", statsdir),
 	OPT("threads=%s", threads),
 	OPT("readahead=%s", readahead),
+	OPT("cluster=%s", cluster),
 	OPT("nostats", nostats),
 	FUSE_OPT_KEY("noatime", KEY_NOATIME),
 	FUSE_OPT_KEY("atime", KEY_ATIME),
@@ -98,7 +99,8 @@ void zfs_opts_free(struct zfs_opt_strings *s)
 {
 	char **strs[] = { &s->size,	  &s->nr_inodes, &s->mode,	&s->uid,
 			  &s->gid,	  &s->backend,	 &s->comp,	&s->comp_level,
-			  &s->mem_limit, &s->statsdir,	 &s->threads,	&s->readahead };
+			  &s->mem_limit, &s->statsdir,	 &s->threads,	&s->readahead,
+			  &s->cluster };
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
@@ -304,6 +306,13 @@ int zfs_opts_check(const struct zfs_opt_strings *s, struct zfs_options *o)
 				   "want bytes with a k/m suffix, at most 1g");
 		o->readahead_kib = (unsigned long)(bytes / 1024);
 	}
+	o->cluster_pages = ZFS_DEFAULT_CLUSTER_PAGES;
+	if (s->cluster) {
+		if (zfs_parse_bytes(s->cluster, false, &bytes) || bytes < 4096 ||
+		    bytes > 65536 || (bytes & (bytes - 1)))
+			return bad("cluster", s->cluster, "want 4k, 8k, 16k, 32k or 64k");
+		o->cluster_pages = (unsigned int)(bytes / 4096);
+	}
 	o->atime = (enum zfs_atime)s->atime;
 	o->nodiratime = s->nodiratime;
 	if (s->threads) {
@@ -333,6 +342,9 @@ void zfs_opts_help(const char *prog)
 	       "    -o comp=NAME           lz4 (default), zstd or none\n"
 	       "    -o comp_level=N        lz4: acceleration 1..65537 (default 1);\n"
 	       "                           zstd: level %d..%d (default 3)\n"
+	       "    -o cluster=SIZE        compress file data in aligned clusters of SIZE:\n"
+	       "                           4k (page by page, as zram), 8k, 16k (default),\n"
+	       "                           32k or 64k\n"
 	       "    -o mem_limit=BYTES     cap on the pool's memory, like zram's mem_limit\n"
 	       "                           (default 0 = none); writes past it fail with ENOSPC\n"
 	       "    -o statsdir=NAME       name of the statistics directory (default .zpool)\n"

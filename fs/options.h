@@ -26,6 +26,7 @@ struct zfs_opt_strings {
 	char *statsdir;
 	char *threads;
 	char *readahead;
+	char *cluster;
 	int nostats;
 	int atime;			/* enum zfs_atime */
 	int nodiratime;
@@ -39,6 +40,8 @@ enum zfs_atime {
 	ZFS_NOATIME,
 	ZFS_STRICTATIME,
 };
+
+#define ZFS_DEFAULT_CLUSTER_PAGES 4	/* cluster=16k: see docs/BENCHMARKS.md */
 
 /* Checked values. */
 struct zfs_options {
@@ -57,6 +60,7 @@ struct zfs_options {
 	enum zfs_atime atime;
 	bool nodiratime;
 	unsigned long readahead_kib;	/* 0: the kernel's default */
+	unsigned int cluster_pages;	/* cluster=: 1 (page by page) .. 16, a power of two */
 };
 
 /**

@@ -2,17 +2,39 @@
 /*
  * pagestore.c - one file page in and out of the pool.
  *
- * Design
- * ------
- * A regular file's data is its page table (pagetable.c); each present page
- * is one of
+ * Design: the page-table entry and its life cycle
+ * -----------------------------------------------
+ * A regular file's data is its page table (pagetable.c), one 16-byte entry
+ * per page (struct zfs_pte in pagetable.h: val, kind + flags + length or
+ * slot, atime). An entry is one of
  *
- *   SAME  every 8-byte word equal: the word is kept in the entry, no pool
- *         memory (zram's same_pages)
- *   COMP  compressed: a pool handle and the compressed length
- *   HUGE  compressed to >= huge_threshold, so stored raw: a compressed
- *         object that large takes a page of its own anyway (zsmalloc gives
- *         it a huge class), and raw pages are read without decompressing.
+ *   HOLE    all zero: reads as zeros, costs nothing
+ *   SAME    every 8-byte word equal: the word is kept in the entry, no pool
+ *           memory (zram's same_pages)
+ *   COMP    one page compressed: a pool handle and the compressed length
+ *   HUGE    one page that compressed to >= huge_threshold, stored raw: a
+ *           compressed object that large takes a page of its own anyway
+ *           (zsmalloc gives it a huge class), and raw pages are read without
+ *           decompressing
+ *   PIECE   one page of a stored piece (cluster.h): several pages of one
+ *           aligned cluster compressed together into a chain of pool
+ *           objects; the entry holds the piece pointer and its slot in it.
+ *           The piece's descriptor keeps a reference count (refs) and the
+ *           number of published entries (live) beside the data, not in
+ *           the entries, so the pages of a cluster, and the files that
+ *           share it (issue 14: copy_file_range, dedup), point at one thing
+ *   BACKED  one page written back to the backing file (issue 13): the byte
+ *           offset and the stored length; RAW says the bytes are the page
+ *           itself, otherwise they are compressed (by comp= or, with prio 1,
+ *           by recomp=). A written-back piece is a PIECE whose descriptor
+ *           says so.
+ *
+ * Flags, zram's slot flags: IDLE (not read or written since `echo all >
+ * idle`; any access clears it), INCOMP (recompression tried, no gain),
+ * prio (0: comp=, 1: recomp=, zram's priority), RAW (BACKED only). COMP,
+ * HUGE and BACKED entries carry their flags; a PIECE's are in the piece,
+ * once for all its pages. atime (seconds since the mount) drives
+ * recomp_after= and writeback of data idle for a time.
  *
  * huge_threshold is zram's: zs_huge_class_size(), the largest class whose
  * zspages hold several objects on several pages, less 7 (a zsmalloc object
@@ -24,6 +46,34 @@
  * object of up to 1984 bytes), and the entry points to a small {handle,
  * handle} pair. Every byte of file data is therefore in the pool and counted
  * in its size and mem_limit; nothing is kept aside.
+ *
+ * Life cycle. An entry (or piece) is a value that never changes once
+ * published, apart from its flags and atime:
+ *
+ *   encode (no lock)  ->  publish (write lock)  ->  unpublish = publish of
+ *   another entry at the index (write lock)     ->  release (no lock)
+ *
+ * - encode: zfs_page_encode() for a page, zfs_cluster_encode() for the
+ *   pages of a whole cluster; allocates pool memory (and a reference per
+ *   PIECE entry) for an entry nobody sees yet.
+ * - publish: zfs_page_publish() puts it in the table and accounts it in
+ *   (pages, bytes, size=); the entry it replaces is accounted out and handed
+ *   back to the caller, who releases it after dropping the lock.
+ * - release: zfs_page_release() frees a single page's pool memory, or drops
+ *   one reference of a piece; the last reference frees the chain.
+ * - change (recompress, write back, pack, read back): build the new entry or
+ *   piece without a lock, then under the write lock republish it only if the
+ *   slot still holds the old one (zfs_piece_replace() for the entries of a
+ *   piece), then release the old. Readers therefore decode under the inode's
+ *   read lock and never see a half-moved page; a failure before the
+ *   republish leaves the old entry in place, so nothing is ever lost.
+ *
+ * Accounting: a page is counted in pages_stored (and st_blocks, size=) while
+ * it is published. Bytes: a COMP/HUGE entry counts its length while
+ * published; a piece counts its clen in compr_data_size and the file's
+ * stored bytes from its first live entry to its last, i.e. while any page
+ * of it is visible: its stale pages (overwritten or punched) keep costing
+ * until the piece goes, and zfs_cluster_tidy() bounds that to half.
  *
  * Encoding a page: same-filled? -> SAME. Else compress with the thread's
  * context (compress.c) into a scratch buffer, zpool_malloc, map WO, copy,
@@ -37,12 +87,13 @@
  *
  * Locking: publishing and rewriting need the inode's write lock, decoding at
  * least its read lock; encoding and releasing an unpublished entry need no
- * lock at all. Counters are relaxed atomics.
+ * lock at all. Counters are relaxed atomics; a piece's refs and live too.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "pagestore.h"
 #include "zpool.h"
 
@@ -86,6 +137,14 @@ int zfs_data_init(struct zfs_fs *fs)
 {
 	size_t max = zpool_max_alloc_size(fs->pool);
 	struct zpool_stats *st;
+	struct timespec now;
+	int err;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	fs->mono_base = now.tv_sec;
+	err = zfs_cluster_init(fs);
+	if (err)
+		return err;
 
 	if (max < PAGE) {
 		/* zbud: compressed objects up to max, raw pages split in halves. */
@@ -124,7 +183,7 @@ int zfs_data_init(struct zfs_fs *fs)
  * shifted by one word" so that it works on unaligned data (a write at an
  * unaligned offset hands us its full pages unaligned) and runs as memcmp.
  */
-static bool same_filled(const void *page, unsigned long *val)
+bool zfs_same_filled(const void *page, unsigned long *val)
 {
 	const unsigned char *p = page;
 	unsigned long first, last;
@@ -138,7 +197,7 @@ static bool same_filled(const void *page, unsigned long *val)
 }
 
 /* Allocate @len pool bytes, within mem_limit. Return: 0, -ENOMEM, -ENOSPC. */
-static int pool_alloc(struct zfs_fs *fs, size_t len, unsigned long *h)
+int zfs_pool_alloc(struct zfs_fs *fs, size_t len, unsigned long *h)
 {
 	int err = zpool_malloc(fs->pool, len, 0, h);
 
@@ -166,7 +225,7 @@ static int store_raw(struct zfs_fs *fs, const void *src, struct zfs_pte *out)
 	int err;
 
 	if (!fs->split_huge) {
-		err = pool_alloc(fs, PAGE, &h);
+		err = zfs_pool_alloc(fs, PAGE, &h);
 		if (err)
 			return err;
 		pool_put(fs, h, src, PAGE);
@@ -176,10 +235,10 @@ static int store_raw(struct zfs_fs *fs, const void *src, struct zfs_pte *out)
 	sp = malloc(sizeof(*sp));
 	if (!sp)
 		return -ENOMEM;
-	err = pool_alloc(fs, HALF, &sp->h[0]);
+	err = zfs_pool_alloc(fs, HALF, &sp->h[0]);
 	if (err)
 		goto out_free;
-	err = pool_alloc(fs, HALF, &sp->h[1]);
+	err = zfs_pool_alloc(fs, HALF, &sp->h[1]);
 	if (err)
 		goto out_free_first;
 	pool_put(fs, sp->h[0], src, HALF);
@@ -205,7 +264,7 @@ int zfs_page_encode(struct zfs_fs *fs, const void *src, struct zfs_pte *out)
 	unsigned long h, w;
 	int len, err;
 
-	if (same_filled(src, &w)) {
+	if (zfs_same_filled(src, &w)) {
 		*out = zfs_pte_make(ZFS_PTE_SAME, w, 0);
 		return 0;
 	}
@@ -217,7 +276,7 @@ int zfs_page_encode(struct zfs_fs *fs, const void *src, struct zfs_pte *out)
 		return len;
 	if (len == 0)
 		return store_raw(fs, src, out);
-	err = pool_alloc(fs, (size_t)len, &h);
+	err = zfs_pool_alloc(fs, (size_t)len, &h);
 	if (err)
 		return err;
 	pool_put(fs, h, cbuf, (size_t)len);
@@ -264,6 +323,11 @@ int zfs_page_decode(struct zfs_fs *fs, const struct zfs_pte *e, void *dst)
 			}
 		}
 		break;
+	case ZFS_PTE_PIECE:
+		return zfs_piece_decode(fs, (const struct zfs_piece *)e->val, zfs_pte_slot(e), dst);
+	case ZFS_PTE_BACKED:
+		err = -EIO;	/* issue 13: no backing file yet */
+		break;
 	}
 	if (err)
 		zfs_count_add(&fs->counters, failed_reads, 1);
@@ -288,9 +352,42 @@ void zfs_page_release(struct zfs_fs *fs, const struct zfs_pte *e)
 			zpool_free(fs->pool, e->val);
 		}
 		break;
+	case ZFS_PTE_PIECE:
+		zfs_piece_put(fs, (struct zfs_piece *)e->val);
+		break;
 	default:
 		break;
 	}
+}
+
+/*
+ * A page of a piece published (+1) or unpublished (-1): the piece's bytes
+ * count from its first live page to its last. Return: the bytes to count.
+ */
+static unsigned long account_piece(struct zfs_counters *c, struct zfs_piece *p, int sign)
+{
+	unsigned long bytes = 0;
+
+	if (sign > 0) {
+		zfs_count_add(c, cluster_pages, 1);
+		if (atomic_fetch_add_explicit(&p->live, 1, memory_order_relaxed) == 0) {
+			zfs_count_add(c, clusters, 1);
+			zfs_count_add(c, cluster_stale_pages, p->npages - 1U);
+			bytes = p->clen;
+		} else {
+			zfs_count_sub(c, cluster_stale_pages, 1);
+		}
+	} else {
+		zfs_count_sub(c, cluster_pages, 1);
+		if (atomic_fetch_sub_explicit(&p->live, 1, memory_order_relaxed) == 1) {
+			zfs_count_sub(c, clusters, 1);
+			zfs_count_sub(c, cluster_stale_pages, p->npages - 1U);
+			bytes = p->clen;
+		} else {
+			zfs_count_add(c, cluster_stale_pages, 1);
+		}
+	}
+	return bytes;
 }
 
 /* Count a published (+1) or unpublished (-1) entry in the inode and the fs. */
@@ -312,6 +409,11 @@ void zfs_page_account(struct zfs_fs *fs, struct zfs_inode *in, const struct zfs_
 		break;
 	case ZFS_PTE_COMP:
 		bytes = zfs_pte_len(e);
+		break;
+	case ZFS_PTE_PIECE:
+		bytes = account_piece(c, (struct zfs_piece *)e->val, sign);
+		break;
+	case ZFS_PTE_BACKED:
 		break;
 	case ZFS_PTE_HUGE:
 		bytes = PAGE;

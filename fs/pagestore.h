@@ -59,6 +59,12 @@ int zfs_page_rewrite(struct zfs_fs *fs, struct zfs_inode *in, uint64_t idx, size
 /** zfs_page_zero_eof_tail - zero the stale bytes after EOF in EOF's page. Context: write lock. */
 int zfs_page_zero_eof_tail(struct zfs_fs *fs, struct zfs_inode *in);
 
+/** zfs_same_filled - true with *@val set when every 8-byte word of the page is the same. */
+bool zfs_same_filled(const void *page, unsigned long *val);
+
+/** zfs_pool_alloc - @len pool bytes within mem_limit. Return: 0, -ENOMEM, -ENOSPC, -EIO. */
+int zfs_pool_alloc(struct zfs_fs *fs, size_t len, unsigned long *h);
+
 /** zfs_note_pool_size - raise mem_used_max to the pool's size now. */
 void zfs_note_pool_size(struct zfs_fs *fs);
 

@@ -91,9 +91,13 @@ struct zfs_itable;
 struct zfs_fs {
 	struct zfs_options opt;
 	struct zfs_compressor comp;
+	struct zfs_compressor recomp;	/* recomp=: the second algorithm (type NONE: none) */
 	struct zpool *pool;
 	bool split_huge;		/* zbud: raw pages are stored as two halves */
 	size_t huge_threshold;		/* compressed >= this: store the page raw */
+	size_t chain_obj;		/* largest pool object of a piece's chain (cluster.c) */
+	unsigned int cluster_pages;	/* opt.cluster_pages: pages per cluster, 1 = none */
+	time_t mono_base;		/* CLOCK_MONOTONIC_COARSE seconds at mount */
 	uid_t owner;			/* who mounted: may write .zpool/compact */
 	gid_t owner_gid;
 	struct timespec mount_time;
@@ -185,6 +189,15 @@ static inline void zfs_readahead_apply(struct zfs_fs *fs)
 		atomic_store_explicit(&fs->readahead_set, true, memory_order_relaxed);
 		zfs_readahead_apply_slow(fs);
 	}
+}
+
+/* zfs_fs_seconds - seconds since the mount, for entries' and pieces' atime. */
+static inline uint32_t zfs_fs_seconds(const struct zfs_fs *fs)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	return (uint32_t)(now.tv_sec - fs->mono_base);
 }
 
 /* pagestore.c: size= accounting and pool set-up. */

@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cluster.c - pages of one cluster compressed together (-o cluster=SIZE).
+ *
+ * Design
+ * ------
+ * A file's pages are grouped in aligned clusters of cluster_pages pages (1,
+ * 2, 4, 8 or 16: cluster=4k..64k). A write request that covers a whole
+ * cluster (cp, tar and dd write 128 KiB to 1 MiB at a time) has it encoded
+ * at once by zfs_cluster_encode(): same-filled pages stay SAME entries (no
+ * pool memory), the others are compressed as one block (lz4 or zstd sees
+ * up to 64 KiB, which is where the better ratio comes from) and that block
+ * is cut into a chain of pool objects of at most chain_obj bytes, the
+ * backend's largest object (zsmalloc 4096: a full object fills a page of the
+ * huge class exactly; zbud 4032), the last one sized to what is left. The
+ * descriptor (struct zfs_piece, cluster.h) holds the handles; every entry of
+ * the cluster points at it with its slot (its place among the compressed
+ * pages). So every byte of data is in the pool, counted in its size and in
+ * mem_limit, and zsmalloc and zbud keep their kernel limits.
+ *
+ *   cluster of 4 pages:  [ data ][ zeros ][ data ][ data ]
+ *   entries:             PIECE/0  SAME 0   PIECE/1  PIECE/2
+ *   piece:               lz4(page0 | page2 | page3) = clen bytes
+ *   chain:               [4096][4096][clen - 8192]
+ *
+ * A cluster is not worth a piece when it would not save an eighth of its
+ * pages (incompressible data: the pages go their single-page way, HUGE raw
+ * pages read without decompressing), or when only one page is not
+ * same-filled. cluster=4k never makes a piece: accounting is zram's.
+ *
+ * Writes that touch part of a cluster never decompress and recompress it:
+ * the pages written are stored singly (COMP/HUGE) and the entries they
+ * replace just drop their reference to the piece, whose bytes stay until no
+ * page points at it. To bound what stale pages cost, when a piece falls to
+ * half of its pages live or less, zfs_cluster_tidy() decodes it once and
+ * stores the live ones singly: each piece is split at most once, so a 4 KiB
+ * rewrite costs at most one extra decompression and one page compression
+ * amortised, and a piece never holds more than twice its live data.
+ * Truncate and punch drop pages the same way.
+ *
+ * Reading: a page of a piece needs the piece's whole block: the chain is
+ * mapped object by object and gathered into the thread's buffer, then
+ * decompressed into the thread's second buffer, which keeps the last piece
+ * expanded (keyed by the piece's address and id), so a sequential read of a
+ * cluster decompresses it once. Pieces never change once published (see
+ * pagestore.c), so the cache cannot go stale while the piece lives, and a
+ * new piece at a recycled address has a new id.
+ *
+ * Failure: encoding allocates the chain object by object; a failing one
+ * (ENOMEM, or mem_limit: ENOSPC) frees those before it and nothing is left
+ * allocated. Splitting is best effort: a page that cannot be stored singly
+ * stays in the piece.
+ *
+ * Locking: encoding needs no lock; decoding a piece needs a lock that keeps
+ * one of its entries published (the inode's read lock); splitting needs the
+ * write lock. refs, live, flags and atime are relaxed atomics.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster.h"
+#include "pagestore.h"
+#include "zpool.h"
+
+#define PAGE ZFS_PAGE_SIZE
+
+static atomic_uint next_id;
+
+/* The thread's last expanded piece (its pages are in the second big buffer). */
+static __thread const struct zfs_piece *cached;
+static __thread uint32_t cached_id;
+
+int zfs_cluster_init(struct zfs_fs *fs)
+{
+	size_t max = zpool_max_alloc_size(fs->pool);
+
+	if (max < PAGE / 2)
+		return -EINVAL;
+	fs->chain_obj = max > PAGE ? PAGE : max;
+	fs->cluster_pages = fs->opt.cluster_pages ? fs->opt.cluster_pages : 1;
+	return 0;
+}
+
+static unsigned int chain_len(const struct zfs_fs *fs, size_t clen)
+{
+	return (unsigned int)((clen + fs->chain_obj - 1) / fs->chain_obj);
+}
+
+static size_t obj_len(const struct zfs_fs *fs, const struct zfs_piece *p, unsigned int i)
+{
+	size_t start = i * fs->chain_obj;
+
+	return p->clen - start < fs->chain_obj ? p->clen - start : fs->chain_obj;
+}
+
+static void free_chain(struct zfs_fs *fs, struct zfs_piece *p, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		zpool_free(fs->pool, p->h[i]);
+}
+
+/* A piece holding @clen bytes from @cbuf in a new chain. Return: 0, -ENOMEM, -ENOSPC. */
+static int store_piece(struct zfs_fs *fs, const char *cbuf, size_t clen, unsigned int npages,
+		       struct zfs_piece **out)
+{
+	unsigned int nobj = chain_len(fs, clen), i;
+	struct zfs_piece *p = malloc(sizeof(*p) + nobj * sizeof(p->h[0]));
+	int err = 0;
+
+	if (!p)
+		return -ENOMEM;
+	atomic_init(&p->refs, 0);
+	atomic_init(&p->live, 0);
+	atomic_init(&p->flags, 0);
+	atomic_init(&p->atime, 0);
+	p->npages = (uint8_t)npages;
+	p->nobj = (uint8_t)nobj;
+	p->spare = 0;
+	p->clen = (uint32_t)clen;
+	p->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
+	for (i = 0; i < nobj; i++) {
+		size_t len = obj_len(fs, p, i);
+		void *dst;
+
+		err = zfs_pool_alloc(fs, len, &p->h[i]);
+		if (err)
+			break;
+		dst = zpool_map_handle(fs->pool, p->h[i], ZPOOL_MM_WO);
+		memcpy(dst, cbuf + i * fs->chain_obj, len);
+		zpool_unmap_handle(fs->pool, p->h[i]);
+	}
+	if (err) {
+		free_chain(fs, p, i);
+		free(p);
+		return err;
+	}
+	*out = p;
+	return 0;
+}
+
+static void release_all(struct zfs_fs *fs, struct zfs_pte *out, unsigned int n)
+{
+	static const struct zfs_pte hole;
+
+	for (unsigned int i = 0; i < n; i++) {
+		zfs_page_release(fs, &out[i]);
+		out[i] = hole;
+	}
+}
+
+/* Page by page, as without clusters. */
+static int encode_singly(struct zfs_fs *fs, const char *src, unsigned int n, struct zfs_pte *out)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		int err = zfs_page_encode(fs, src + i * PAGE, &out[i]);
+
+		if (err) {
+			release_all(fs, out, i);
+			return err;
+		}
+	}
+	return 0;
+}
+
+int zfs_cluster_encode(struct zfs_fs *fs, const void *src, unsigned int n, struct zfs_pte *out)
+{
+	const char *s = src, *in;
+	unsigned int data[ZFS_CLUSTER_MAX_PAGES], m = 0, i;
+	struct zfs_piece *p;
+	char *big, *cbuf;
+	size_t cap;
+	int clen, err;
+
+	if (n < 2)
+		return encode_singly(fs, s, n, out);
+	for (i = 0; i < n; i++) {
+		unsigned long w;
+
+		if (zfs_same_filled(s + i * PAGE, &w))
+			out[i] = zfs_pte_make(ZFS_PTE_SAME, w, 0);
+		else
+			data[m++] = i;
+	}
+	if (m < 2) {
+		for (i = 0; i < m; i++) {
+			err = zfs_page_encode(fs, s + data[i] * PAGE, &out[data[i]]);
+			if (err) {
+				release_all(fs, out, n);
+				return err;
+			}
+		}
+		return 0;
+	}
+	big = zfs_thread_big();
+	if (!big)
+		return -ENOMEM;
+	cached = NULL;		/* the buffers are about to be reused */
+	in = s;
+	if (m < n) {
+		/* Gather the pages to compress into the second buffer. */
+		char *g = big + ZFS_BIG_SCRATCH;
+
+		for (i = 0; i < m; i++)
+			memcpy(g + i * PAGE, s + data[i] * PAGE, PAGE);
+		in = g;
+	}
+	cbuf = big;
+	cap = (size_t)m * PAGE - (size_t)m * PAGE / 8;
+	clen = zfs_compress_buf(&fs->comp, in, (size_t)m * PAGE, cbuf, cap);
+	if (clen < 0)
+		return clen;
+	if (clen == 0) {
+		for (i = 0; i < m; i++) {
+			err = zfs_page_encode(fs, s + data[i] * PAGE, &out[data[i]]);
+			if (err) {
+				release_all(fs, out, n);
+				return err;
+			}
+		}
+		return 0;
+	}
+	err = store_piece(fs, cbuf, (size_t)clen, m, &p);
+	if (err)
+		return err;
+	atomic_init(&p->refs, m);
+	for (i = 0; i < m; i++)
+		out[data[i]] = zfs_pte_make(ZFS_PTE_PIECE, (unsigned long)p, i);
+	return 0;
+}
+
+int zfs_piece_copy_out(struct zfs_fs *fs, const struct zfs_piece *p, void *dst)
+{
+	for (unsigned int i = 0; i < p->nobj; i++) {
+		const void *src = zpool_map_handle(fs->pool, p->h[i], ZPOOL_MM_RO);
+
+		memcpy((char *)dst + i * fs->chain_obj, src, obj_len(fs, p, i));
+		zpool_unmap_handle(fs->pool, p->h[i]);
+	}
+	return 0;
+}
+
+int zfs_piece_decode(struct zfs_fs *fs, const struct zfs_piece *p, unsigned int slot, void *dst)
+{
+	char *big, *pages;
+	int err;
+
+	if (slot >= p->npages)
+		return -EIO;
+	big = zfs_thread_big();
+	if (!big)
+		return -ENOMEM;
+	pages = big + ZFS_BIG_SCRATCH;
+	if (cached != p || cached_id != p->id) {
+		const struct zfs_compressor *c = &fs->comp;
+
+		cached = NULL;
+		zfs_piece_copy_out(fs, p, big);
+		if (atomic_load_explicit(&p->flags, memory_order_relaxed) & ZFS_PTE_PRIO_MASK)
+			c = &fs->recomp;
+		err = zfs_decompress_buf(c, big, p->clen, pages, (size_t)p->npages * PAGE);
+		if (err) {
+			zfs_count_add(&fs->counters, failed_reads, 1);
+			return err;
+		}
+		cached = p;
+		cached_id = p->id;
+	}
+	memcpy(dst, pages + slot * PAGE, PAGE);
+	return 0;
+}
+
+void zfs_piece_put(struct zfs_fs *fs, struct zfs_piece *p)
+{
+	if (atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	free_chain(fs, p, p->nobj);
+	free(p);
+}
+
+void zfs_piece_touch(struct zfs_fs *fs, struct zfs_piece *p)
+{
+	uint32_t now = zfs_fs_seconds(fs);
+
+	if (atomic_load_explicit(&p->flags, memory_order_relaxed) & ZFS_PTE_IDLE)
+		atomic_fetch_and_explicit(&p->flags, ~ZFS_PTE_IDLE, memory_order_relaxed);
+	if (atomic_load_explicit(&p->atime, memory_order_relaxed) != now)
+		atomic_store_explicit(&p->atime, now, memory_order_relaxed);
+}
+
+/* Store the live pages of @p in the cluster at @first singly. */
+static void split_piece(struct zfs_fs *fs, struct zfs_inode *in, uint64_t first,
+			struct zfs_piece *p, char *page)
+{
+	zfs_piece_get(p);	/* until the last entry is gone from the table */
+	for (uint64_t i = first; i < first + fs->cluster_pages; i++) {
+		struct zfs_pte e = zfs_ptab_lookup(&in->file.pt, i), ne, old;
+
+		if (zfs_pte_kind(&e) != ZFS_PTE_PIECE || (struct zfs_piece *)e.val != p)
+			continue;
+		if (zfs_piece_decode(fs, p, zfs_pte_slot(&e), page))
+			break;
+		if (zfs_page_encode(fs, page, &ne))
+			break;
+		if (zfs_page_publish(fs, in, i, ne, &old)) {
+			zfs_page_release(fs, &ne);
+			break;
+		}
+		zfs_page_release(fs, &old);
+	}
+	if (!atomic_load_explicit(&p->live, memory_order_relaxed))
+		zfs_count_add(&fs->counters, clusters_split, 1);
+	zfs_piece_put(fs, p);
+}
+
+void zfs_cluster_tidy(struct zfs_fs *fs, struct zfs_inode *in, uint64_t idx)
+{
+	uint64_t first = idx & ~(uint64_t)(fs->cluster_pages - 1);
+	char *page;
+
+	if (fs->cluster_pages < 2)
+		return;
+	for (uint64_t i = first; i < first + fs->cluster_pages; i++) {
+		struct zfs_pte e = zfs_ptab_lookup(&in->file.pt, i);
+		struct zfs_piece *p = (struct zfs_piece *)e.val;
+		unsigned int live;
+
+		if (zfs_pte_kind(&e) != ZFS_PTE_PIECE)
+			continue;
+		live = atomic_load_explicit(&p->live, memory_order_relaxed);
+		if (live * 2 > p->npages)
+			continue;
+		page = zfs_thread_scratch();
+		if (!page)
+			return;
+		split_piece(fs, in, first, p, page);
+	}
+}
+
+unsigned int zfs_piece_replace(struct zfs_fs *fs, struct zfs_inode *in, uint64_t first,
+			       unsigned int n, struct zfs_piece *old, struct zfs_piece *new)
+{
+	unsigned int moved = 0;
+
+	for (uint64_t i = first; i < first + n; i++) {
+		struct zfs_pte e = zfs_ptab_lookup(&in->file.pt, i), ne, prev;
+
+		if (zfs_pte_kind(&e) != ZFS_PTE_PIECE || (struct zfs_piece *)e.val != old)
+			continue;
+		ne = zfs_pte_make(ZFS_PTE_PIECE, (unsigned long)new, zfs_pte_slot(&e));
+		ne.atime = e.atime;
+		zfs_piece_get(new);
+		/* Same kind in, same kind out: no node allocation, no size= change. */
+		if (zfs_page_publish(fs, in, i, ne, &prev)) {
+			zfs_piece_put(fs, new);
+			continue;
+		}
+		zfs_page_release(fs, &prev);
+		moved++;
+	}
+	return moved;
+}

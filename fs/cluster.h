@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cluster.h - stored pieces: several pages of one cluster compressed
+ * together, kept in a chain of pool objects (cluster.c), and the calls that
+ * idle tracking, recompression, writeback (issue 13) and sharing (issue 14)
+ * make on them. Internal to fs/. The entry life cycle that uses them is
+ * described at the top of pagestore.c.
+ *
+ *   page table                         struct zfs_piece (malloc'd)
+ *   [idx 16] PIECE slot 0 ---+        +-------------------------------------------+
+ *   [idx 17] SAME 0          |        | refs live flags npages nobj clen atime id |
+ *   [idx 18] PIECE slot 1 ---+------->| h[0] h[1] ... h[nobj-1]                   |
+ *   [idx 19] PIECE slot 2 ---+        +---|----|-------------|--------------------+
+ *                                         v    v             v
+ *                               pool: [objmax bytes][objmax bytes] ... [the rest]
+ *                                     \___ clen bytes: the compressed stream of the
+ *                                          npages pages, in slot order ___/
+ */
+#ifndef ZPOOLFS_CLUSTER_H
+#define ZPOOLFS_CLUSTER_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "zfs.h"
+
+#define ZFS_CLUSTER_MAX_PAGES 16	/* cluster=64k */
+
+/*
+ * A stored piece (32 + 8 x nobj bytes). Its contents (npages, nobj, clen, h[], id, the
+ * compressor) never change once an entry points at it: recompression,
+ * writeback and packing build a replacement and republish the entries
+ * (zfs_piece_replace()), so a reader holding its inode's read lock needs no
+ * other lock to decode. Only refs, live, flags and atime change, atomically.
+ */
+struct zfs_piece {
+	atomic_uint refs;	/* holders: entries (published or not), the dedup index */
+	atomic_uint live;	/* published entries; the piece's bytes are counted while > 0 */
+	atomic_uint flags;	/* ZFS_PTE_IDLE, ZFS_PTE_INCOMP, ZFS_PTE_PRIO_* for the whole piece */
+	uint8_t npages;		/* pages compressed together: 2..ZFS_CLUSTER_MAX_PAGES */
+	uint8_t nobj;		/* pool objects in the chain */
+	uint16_t spare;
+	uint32_t id;		/* unique while alive: keys the threads' decode caches */
+	uint32_t clen;		/* compressed bytes; h[i] holds [i * objmax, min(clen, (i+1) * objmax)) */
+	atomic_uint atime;	/* seconds since mount of the last read or write of any page */
+	unsigned long h[];	/* the chain */
+};
+
+/**
+ * zfs_cluster_init - the chain's object size from the pool (zsmalloc: 4096,
+ * zbud: its largest object). Return: 0 or -EINVAL. Context: mount.
+ */
+int zfs_cluster_init(struct zfs_fs *fs);
+
+/**
+ * zfs_cluster_encode - store @n (1..ZFS_CLUSTER_MAX_PAGES) contiguous pages
+ * at @src as entries @out[0..n-1]: same-filled pages as SAME, the others
+ * compressed together into one piece (one reference per PIECE entry), or,
+ * when that does not save at least an eighth (or only one page is left),
+ * page by page as zfs_page_encode() does.
+ * Return: 0; -ENOMEM; -ENOSPC (mem_limit): then nothing is allocated and
+ * @out is all holes. Context: no lock; the thread's compressor and buffers.
+ */
+int zfs_cluster_encode(struct zfs_fs *fs, const void *src, unsigned int n, struct zfs_pte *out);
+
+/**
+ * zfs_piece_decode - the page in @slot of @p into @dst (4096 bytes, any
+ * alignment). The thread keeps the last piece it expanded, so the pages of
+ * one piece read in order cost one decompression.
+ * Return: 0, -EIO (corrupt), -ENOMEM. Context: a lock that keeps @p published.
+ */
+int zfs_piece_decode(struct zfs_fs *fs, const struct zfs_piece *p, unsigned int slot, void *dst);
+
+/**
+ * zfs_piece_copy_out - the piece's @p->clen compressed bytes into @dst (for
+ * writeback or a comparison of pieces). Return: 0. Context: as decode.
+ */
+int zfs_piece_copy_out(struct zfs_fs *fs, const struct zfs_piece *p, void *dst);
+
+static inline void zfs_piece_get(struct zfs_piece *p)
+{
+	atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+}
+
+/** zfs_piece_put - drop a reference; the last one frees the chain and @p. No lock. */
+void zfs_piece_put(struct zfs_fs *fs, struct zfs_piece *p);
+
+/**
+ * zfs_piece_touch - note a read or write of @p now: clears idle (zram clears
+ * ZRAM_IDLE on access) and sets atime. Relaxed atomics; any lock.
+ */
+void zfs_piece_touch(struct zfs_fs *fs, struct zfs_piece *p);
+
+/**
+ * zfs_cluster_tidy - after pages of the cluster holding page @idx were
+ * unpublished (overwritten, punched, truncated): every piece there that is
+ * now at most half live has its live pages stored one by one and goes, so a
+ * piece never holds more than twice its live data. Best effort: a page that
+ * cannot be stored singly (ENOMEM, ENOSPC) stays in its piece; nothing is
+ * lost. Context: the inode's write lock.
+ */
+void zfs_cluster_tidy(struct zfs_fs *fs, struct zfs_inode *in, uint64_t idx);
+
+/**
+ * zfs_piece_replace - republish every entry of @in in [@first, @first + @n)
+ * that points at @old so that it points at the same slot of @new (a
+ * recompressed or written-back copy of @old with the same npages); each
+ * moved entry takes a reference on @new and gives one of @old back.
+ * Return: the entries moved. Context: the inode's write lock.
+ */
+unsigned int zfs_piece_replace(struct zfs_fs *fs, struct zfs_inode *in, uint64_t first,
+			       unsigned int n, struct zfs_piece *old, struct zfs_piece *new);
+
+#endif
