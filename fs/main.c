@@ -8,8 +8,8 @@
  * non-zero with nothing mounted. Then the session is created (libfuse
  * rejects unknown -o options here, still before mounting), mounted, and the
  * process detaches unless -f/-d was given; the mount is complete when the
- * command returns. Requests are served by libfuse's multithreaded loop (at
- * most threads= workers), or one thread with -s.
+ * command returns. Requests are served by our own loop (loop.c: threads=
+ * threads, or one with -s), which counts every request (requests.c).
  *
  * mount(8) and /etc/fstab run "zpoolfs SOURCE MOUNTPOINT -o OPTS" through
  * mount.fuse3: a first positional argument is taken as SOURCE, shown as the
@@ -28,8 +28,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "loop.h"
 #include "ops.h"
 #include "replybuf.h"
+#include "requests.h"
 #include "workers.h"
 #include "zpage.h"
 #include "zpool.h"
@@ -178,26 +180,6 @@ static unsigned int request_threads(const struct fuse_cmdline_opts *co,
 	return n < co->max_threads ? n : co->max_threads;
 }
 
-static int run_loop(struct fuse_session *se, const struct fuse_cmdline_opts *co,
-		    unsigned int threads)
-{
-	struct fuse_loop_config *cfg;
-	int ret;
-
-	if (co->singlethread)
-		return fuse_session_loop(se);
-	cfg = fuse_loop_cfg_create();
-	if (!cfg)
-		return -ENOMEM;
-	fuse_loop_cfg_set_clone_fd(cfg, (unsigned int)co->clone_fd);
-	if (co->max_idle_threads != UINT_MAX)
-		fuse_loop_cfg_set_idle_threads(cfg, co->max_idle_threads);
-	fuse_loop_cfg_set_max_threads(cfg, threads);
-	ret = fuse_session_loop_mt(se, cfg);
-	fuse_loop_cfg_destroy(cfg);
-	return ret;
-}
-
 /* Helpers sharing the pages of large reads and writes: one per core beyond the first (at most 3) */
 static void start_helpers(void)
 {
@@ -264,7 +246,7 @@ int main(int argc, char *argv[])
 	if (zfs_opts_check(&os, &opt))
 		goto out;
 	if (read_env_number("ZPOOLFS_FAULT_NTH", &fault_nth) ||
-	    read_env_number("ZPOOLFS_FAULT_EVERY", &fault_every))
+	    read_env_number("ZPOOLFS_FAULT_EVERY", &fault_every) || zfs_req_delay_parse())
 		goto out;
 	fs = fs_create(&opt);
 	if (!fs)
@@ -280,6 +262,10 @@ int main(int argc, char *argv[])
 		goto out_session;
 	if (fuse_session_mount(se, co.mountpoint))
 		goto out_signals;
+	if (zfs_loop_setup(se)) {
+		fprintf(stderr, "zpoolfs: libfuse refused the request hooks\n");
+		goto out_unmount;
+	}
 	if (fuse_daemonize(co.foreground))
 		goto out_unmount;
 	/* Test hooks: only pool pages allocated after the mount are affected. */
@@ -291,7 +277,7 @@ int main(int argc, char *argv[])
 	threads = request_threads(&co, &opt);
 	/* As many reply buffers as threads can read at once: none is made twice. */
 	zfs_replybuf_init(threads);
-	ret = run_loop(se, &co, threads) ? 1 : 0;
+	ret = zfs_loop_run(se, threads, co.clone_fd) ? 1 : 0;
 	zfs_workers_stop();
 	zfs_replybuf_fini();
 	zpage_fail_reset();

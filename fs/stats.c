@@ -8,7 +8,8 @@
  *                                \    taken by the allocator under its locks)
  *   zfs_counters_read() ----------> struct view ---> mm_stat | io_stat |
  *                                /                   classes | fullness | zbud |
- *   struct zfs_stats_source ----'                    pool | stats.json | compact
+ *   struct zfs_stats_source ----'                    pool | stats.json | compact |
+ *                                                    requests
  *
  * Every number a file prints is computed from the one view, so the files
  * reconcile with themselves (rows sum to Total, Total pages_used * 4096 ==
@@ -41,12 +42,13 @@
 
 /* The zsmalloc mount's files; the order is the order readdir shows. */
 const char *const zfs_stats_files[] = {
-	"mm_stat", "io_stat", "classes", "fullness", "pool", "stats.json", "compact", NULL,
+	"mm_stat", "io_stat", "classes", "fullness", "pool", "stats.json", "compact", "requests",
+	NULL,
 };
 
 /* A zbud pool has no classes: its one table replaces classes and fullness. */
 static const char *const zbud_stats_files[] = {
-	"mm_stat", "io_stat", "zbud", "pool", "stats.json", "compact", NULL,
+	"mm_stat", "io_stat", "zbud", "pool", "stats.json", "compact", "requests", NULL,
 };
 
 const char *const *zfs_stats_file_list(const char *backend)
@@ -541,6 +543,19 @@ static void json_zbud(struct sbuf *sb, const struct view *v)
 	sb_puts(sb, "}");
 }
 
+/* "requests": {"LOOKUP": {"count": N, "ns": T}, ...}, opcodes in opcode order */
+static void json_requests(struct sbuf *sb, const struct zfs_req_snap *rq)
+{
+	bool first = true;
+
+	sb_puts(sb, ",\n \"requests\": {");
+	for (unsigned int i = 0; rq && i < rq->n; i++) {
+		json_key(sb, &first, rq->row[i].name);
+		sb_printf(sb, "{\"count\": %lu, \"ns\": %lu}", rq->row[i].count, rq->row[i].ns);
+	}
+	sb_puts(sb, "}");
+}
+
 static void render_json(struct sbuf *sb, const struct view *v)
 {
 	const struct zfs_stats_source *src = v->src;
@@ -598,11 +613,29 @@ static void render_json(struct sbuf *sb, const struct view *v)
 	sb_puts(sb, v->compr_data_size ? cratio : "null");
 	sb_puts(sb, "}");
 
+	json_requests(sb, src->requests);
 	if (v->zbud)
 		json_zbud(sb, v);
 	else
 		json_zsmalloc(sb, v);
 	sb_puts(sb, "\n}\n");
+}
+
+/*
+ * One line per FUSE opcode the daemon has answered: how many requests and
+ * their time in the daemon, from read off /dev/fuse to reply written.
+ */
+static void render_requests(struct sbuf *sb, const struct view *v)
+{
+	const struct zfs_req_snap *rq = v->src->requests;
+
+	sb_printf(sb, "%-16s %12s %14s %10s\n", "opcode", "count", "total_us", "mean_us");
+	for (unsigned int i = 0; rq && i < rq->n; i++) {
+		const struct zfs_req_row *r = &rq->row[i];
+
+		sb_printf(sb, "%-16s %12lu %14lu %10.1f\n", r->name, r->count, r->ns / 1000,
+			  (double)r->ns / 1000.0 / (double)r->count);
+	}
 }
 
 static void render_compact(struct sbuf *sb, const struct view *v)
@@ -632,6 +665,7 @@ int zfs_stats_render(const struct zfs_stats_source *src, const char *name, char 
 		{ "classes", render_classes },	{ "fullness", render_fullness },
 		{ "zbud", render_zbud },	{ "pool", render_pool },
 		{ "stats.json", render_json },	{ "compact", render_compact },
+		{ "requests", render_requests },
 	};
 	struct sbuf sb = { 0 };
 	struct view *v;

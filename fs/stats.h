@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "fs_counters.h"
+#include "requests.h"
 #include "zpool.h"
 
 #define ZFS_STATS_XATTR "user.zpool.stat"
@@ -39,6 +40,7 @@ struct zfs_stats_source {
 	unsigned long raw_bytes;	/* bytes of pages the core keeps outside the pool
 					 * (zbud cannot hold a raw 4 KiB page); added to
 					 * mem_used_total */
+	const struct zfs_req_snap *requests;	/* FUSE requests by opcode; NULL: none */
 };
 
 /* One file's storage, for user.zpool.stat. */

@@ -8,6 +8,7 @@
  *   `-- .zpool/          dr-xr-xr-x owner   (name from statsdir=, absent with nostats)
  *       |-- mm_stat      -r--r--r--
  *       |-- ...          one inode per name in zfs_stats_file_list(backend)
+ *       |-- requests     -r--r--r--  FUSE requests by opcode (requests.c)
  *       `-- compact      -rw-r--r-- owner   (write "1": compact now)
  *
  * The directory and its files are ordinary inodes marked special: created
@@ -115,6 +116,7 @@ int zfs_stats_open(fuse_req_t req, struct zfs_inode *in, int flags, struct zfs_s
 	const char *name = stats_name(fs, in);
 	int acc = flags & O_ACCMODE;
 	struct zfs_stats_source src;
+	struct zfs_req_snap rq;
 	struct zfs_stats_fh *fh;
 	int err;
 
@@ -132,6 +134,8 @@ int zfs_stats_open(fuse_req_t req, struct zfs_inode *in, int flags, struct zfs_s
 	fh->compact = !strcmp(name, "compact");
 	if (acc != O_WRONLY) {
 		fill_source(fs, &src);
+		zfs_req_snapshot(&rq);
+		src.requests = &rq;
 		err = zfs_stats_render(&src, name, &fh->buf, &fh->len);
 		if (err) {
 			free(fh);

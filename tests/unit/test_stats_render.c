@@ -511,6 +511,34 @@ static void test_json(void **state)
 	free(s);
 }
 
+/* The requests file and stats.json's "requests": the snapshot's rows, in order, exact. */
+static void test_requests(void **state)
+{
+	struct fixture *f = *state;
+	struct zfs_req_snap rq = {
+		.n = 3,
+		.row = { { "LOOKUP", 3, 4500 }, { "GETATTR", 1, 999 }, { "OTHER", 2, 5000001 } },
+	};
+	char *s;
+
+	s = render(f, "requests");	/* no snapshot: the header alone */
+	assert_string_equal(s, "opcode                  count       total_us    mean_us\n");
+	free(s);
+	f->src.requests = &rq;
+	s = render(f, "requests");
+	assert_string_equal(s, "opcode                  count       total_us    mean_us\n"
+			       "LOOKUP                      3              4        1.5\n"
+			       "GETATTR                     1              0        1.0\n"
+			       "OTHER                       2           5000     2500.0\n");
+	free(s);
+	s = render(f, "stats.json");
+	json_check(s, "list(d['requests']) == ['LOOKUP', 'GETATTR', 'OTHER']"
+		      " and d['requests']['LOOKUP'] == {'count': 3, 'ns': 4500}"
+		      " and d['requests']['OTHER'] == {'count': 2, 'ns': 5000001}");
+	free(s);
+	f->src.requests = NULL;
+}
+
 static void test_json_zbud(void **state)
 {
 	struct fixture *f = *state;
@@ -741,6 +769,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_zbud_table, setup_zbud, teardown),
 		cmocka_unit_test_setup_teardown(test_json, setup_zs, teardown),
 		cmocka_unit_test_setup_teardown(test_json_zbud, setup_zbud, teardown),
+		cmocka_unit_test_setup_teardown(test_requests, setup_zs, teardown),
 		cmocka_unit_test_setup_teardown(test_pool_file, setup_zs, teardown),
 		cmocka_unit_test_setup_teardown(test_compact_accounting, setup_zs, teardown),
 		cmocka_unit_test(test_xattr),

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * loop.h - the request loop: threads that read requests from /dev/fuse and
+ * hand them to libfuse, with every request counted (requests.c).
+ */
+#ifndef ZPOOLFS_LOOP_H
+#define ZPOOLFS_LOOP_H
+
+#include <stdbool.h>
+
+struct fuse_session;
+
+/**
+ * zfs_loop_setup - route the mounted session's /dev/fuse traffic through the
+ * request accounting (a custom io on the same descriptor). Call after
+ * fuse_session_mount(), before zfs_loop_run().
+ * Return: 0 or -EINVAL/-ENOMEM (libfuse refused; nothing changed).
+ */
+int zfs_loop_setup(struct fuse_session *se);
+
+/**
+ * zfs_loop_run - serve requests on @threads threads until the filesystem is
+ * unmounted or a signal ends the session. With @clone_fd each thread reads
+ * from its own clone of /dev/fuse.
+ * Return: 0 after an unmount or a signal, or a negative errno (a thread
+ * could not start: none is left running; /dev/fuse failed).
+ */
+int zfs_loop_run(struct fuse_session *se, unsigned int threads, bool clone_fd);
+
+#endif
