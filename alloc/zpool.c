@@ -162,7 +162,8 @@ __attribute__((constructor)) static void zpool_init(void)
  * zpool_register_driver - make a driver available under its type name.
  * @driver: filled in by the caller and kept alive until unregistered; type,
  *          create, destroy, malloc, free, map, unmap and total_size are
- *          required, shrink, compact and stats optional. Its refcount is reset.
+ *          required, shrink, compact,
+ *          compactable and stats optional. Its refcount is reset.
  *
  * Return: 0; -EINVAL for a driver without a type or a required callback;
  * -EEXIST if a driver of that type is registered already; -ENOMEM.
@@ -468,6 +469,16 @@ uint64_t zpool_get_total_size(struct zpool *zpool)
 unsigned long zpool_compact(struct zpool *zpool)
 {
 	return zpool->driver->compact ? zpool->driver->compact(zpool->pool) : 0;
+}
+
+/**
+ * zpool_compactable - pages a compaction could free now (an estimate).
+ * Return: pages; 0 if the backend does not compact or cannot tell.
+ * Context: lock-free for zsmalloc.
+ */
+unsigned long zpool_compactable(struct zpool *zpool)
+{
+	return zpool->driver->compactable ? zpool->driver->compactable(zpool->pool) : 0;
 }
 
 /**

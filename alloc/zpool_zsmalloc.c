@@ -54,6 +54,11 @@ static unsigned long zs_zpool_compact(void *pool)
 	return zs_compact(pool);
 }
 
+static unsigned long zs_zpool_compactable(void *pool)
+{
+	return zs_pages_freeable(pool);
+}
+
 static void *zs_zpool_map(void *pool, unsigned long handle, enum zpool_mapmode mm)
 {
 	return zs_map_object(pool, handle, (enum zs_mapmode)mm);
@@ -85,6 +90,7 @@ struct zpool_driver zpool_zsmalloc_driver = {
 	.free = zs_zpool_free,
 	.shrink = NULL,
 	.compact = zs_zpool_compact,
+	.compactable = zs_zpool_compactable,
 	.sleep_mapped = false,
 	.map = zs_zpool_map,
 	.unmap = zs_zpool_unmap,

@@ -15,7 +15,9 @@
  * is taken only by turning its mapcount from 0 to ZS_MIGRATING, so a zspage
  * with any object mapped is skipped, never waited for. Objects in the
  * destination may be mapped meanwhile: only free slots of it are written. The
- * lock is dropped between steps so that allocation and mapping go on.
+ * lock is dropped between steps, and handed to a waiter if there is one
+ * (zs_unlock_handoff), so that allocation and mapping go on: a request waits
+ * at most one step, a copy of at most one zspage (8 pages).
  *
  * Handles stay valid: a moved object's slot is rewritten with its new
  * location (a release store), and the header (handle | allocated) moves with
@@ -34,6 +36,19 @@ unsigned long zs_class_freeable(struct zs_class *class)
 	if (allocated <= used)
 		return 0;
 	return (allocated - used) / class->objs_per_zspage * class->pages_per_zspage;
+}
+
+unsigned long zs_pages_freeable(struct zs_pool *pool)
+{
+	unsigned long pages = 0;
+
+	for (int i = 0; i < ZS_SIZE_CLASSES; i++) {
+		struct zs_class *class = pool->class_of[i];
+
+		if (class->index == (unsigned int)i && !class->huge)
+			pages += zs_class_freeable(class);
+	}
+	return pages;
 }
 
 #define zspage_of(node) ((struct zspage *)((char *)(node) - offsetof(struct zspage, list)))
@@ -132,8 +147,12 @@ static unsigned long compact_class(struct zs_class *class)
 		} else {
 			zs_insert_zspage(class, src);
 		}
-		/* Let allocators, freers and waiting mappers of this class in. */
-		zs_unlock(&class->lock);
+		/*
+		 * Let allocators, freers and waiting mappers of this class in:
+		 * one of them gets the lock before this loop takes it again, so
+		 * none waits longer than one step (one zspage's objects moved).
+		 */
+		zs_unlock_handoff(&class->lock);
 		zs_lock(&class->lock);
 	}
 	zs_unlock(&class->lock);

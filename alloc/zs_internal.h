@@ -115,6 +115,8 @@ struct zs_lock {
 
 void zs_lock_slow(struct zs_lock *lock);
 void zs_unlock_slow(struct zs_lock *lock);
+/* zs_unlock_handoff - unlock, and let a sleeping waiter in before the caller relocks. */
+void zs_unlock_handoff(struct zs_lock *lock);
 
 static inline void zs_lock(struct zs_lock *lock)
 {

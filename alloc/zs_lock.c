@@ -15,12 +15,14 @@
  * through their atomics, which give the same acquire/release ordering.
  */
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "zs_internal.h"
 
 #define ZS_LOCK_SPINS 64
+#define ZS_HANDOFF_SPINS 4096	/* pauses: tens of microseconds, a futex wake-up's time */
 
 static inline void cpu_relax(void)
 {
@@ -64,4 +66,27 @@ void zs_unlock_slow(struct zs_lock *lock)
 {
 	atomic_store_explicit(&lock->state, 0, memory_order_release);
 	futex_wake(&lock->state);
+}
+
+/*
+ * Unlock for a thread that will lock again at once (compaction between two
+ * steps). A plain unlock would let it barge back in before the sleeper it
+ * woke is running, so a writer of the class could wait for the whole class
+ * to be compacted. Here, if anyone was sleeping, the caller waits until some
+ * other thread has taken the lock (a few microseconds), or yields its CPU
+ * once if nobody came: each waiter pays at most one compaction step.
+ */
+void zs_unlock_handoff(struct zs_lock *lock)
+{
+	unsigned int prev = atomic_exchange_explicit(&lock->state, 0, memory_order_release);
+
+	if (prev != 2)
+		return;
+	futex_wake(&lock->state);
+	for (int i = 0; i < ZS_HANDOFF_SPINS; i++) {
+		if (atomic_load_explicit(&lock->state, memory_order_relaxed) != 0)
+			return;
+		cpu_relax();
+	}
+	sched_yield();
 }

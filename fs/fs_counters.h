@@ -32,6 +32,8 @@
 	X(notify_free, TOTAL, "stored pages freed by truncate, unlink, punch or overwrite") \
 	X(pages_compacted, TOTAL, "pool pages freed by compaction, ever")                 \
 	X(compactions, TOTAL, "compactions run, ever")                                    \
+	X(auto_compactions, TOTAL, "compactions the daemon started itself (autocompact.c)") \
+	X(pressure_events, TOTAL, "memory pressure seen (PSI trigger or polled)")         \
 	X(mem_used_max, GAUGE, "high-water mark of pool bytes")
 
 struct zfs_counters {

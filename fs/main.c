@@ -28,6 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "autocompact.h"
 #include "loop.h"
 #include "ops.h"
 #include "replybuf.h"
@@ -274,10 +275,13 @@ int main(int argc, char *argv[])
 	if (fault_every)
 		zpage_fail_every(fault_every);
 	start_helpers();
+	if (zfs_autocompact_start(fs))
+		fprintf(stderr, "zpoolfs: warning: no automatic compaction (no thread)\n");
 	threads = request_threads(&co, &opt);
 	/* As many reply buffers as threads can read at once: none is made twice. */
 	zfs_replybuf_init(threads);
 	ret = zfs_loop_run(se, threads, co.clone_fd) ? 1 : 0;
+	zfs_autocompact_stop(fs);
 	zfs_workers_stop();
 	zfs_replybuf_fini();
 	zpage_fail_reset();

@@ -44,6 +44,8 @@ static const struct fuse_opt zfs_opt_spec[] = {
 	OPT("readahead=%s", readahead),
 	OPT("cluster=%s", cluster),
 	OPT("nostats", nostats),
+	OPT("compact_at=%s", compact_at),
+	OPT("nocompact", nocompact),
 	FUSE_OPT_KEY("noatime", KEY_NOATIME),
 	FUSE_OPT_KEY("atime", KEY_ATIME),
 	FUSE_OPT_KEY("strictatime", KEY_STRICTATIME),
@@ -100,7 +102,7 @@ void zfs_opts_free(struct zfs_opt_strings *s)
 	char **strs[] = { &s->size,	  &s->nr_inodes, &s->mode,	&s->uid,
 			  &s->gid,	  &s->backend,	 &s->comp,	&s->comp_level,
 			  &s->mem_limit, &s->statsdir,	 &s->threads,	&s->readahead,
-			  &s->cluster };
+			  &s->cluster, &s->compact_at };
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
@@ -313,6 +315,17 @@ int zfs_opts_check(const struct zfs_opt_strings *s, struct zfs_options *o)
 			return bad("cluster", s->cluster, "want 4k, 8k, 16k, 32k or 64k");
 		o->cluster_pages = (unsigned int)(bytes / 4096);
 	}
+	o->compact_at = ZFS_COMPACT_AT_DEFAULT;
+	if (s->compact_at) {
+		if (s->nocompact)
+			return bad("compact_at", s->compact_at,
+				   "nocompact turns automatic compaction off");
+		if (parse_uint(s->compact_at, 100, 10, &v) || v == 0)
+			return bad("compact_at", s->compact_at,
+				   "want a percentage of the pool from 1 to 100");
+		o->compact_at = (unsigned int)v;
+	}
+	o->nocompact = s->nocompact;
 	o->atime = (enum zfs_atime)s->atime;
 	o->nodiratime = s->nodiratime;
 	if (s->threads) {
@@ -349,6 +362,10 @@ void zfs_opts_help(const char *prog)
 	       "                           (default 0 = none); writes past it fail with ENOSPC\n"
 	       "    -o statsdir=NAME       name of the statistics directory (default .zpool)\n"
 	       "    -o nostats             no statistics directory\n"
+	       "    -o compact_at=PERCENT  compact in the background when compaction can free\n"
+	       "                           this share of the pool (default %d), and under\n"
+	       "                           memory pressure\n"
+	       "    -o nocompact           no automatic compaction (.zpool/compact still works)\n"
 	       "    -o threads=N           at most N threads serve requests\n"
 	       "    -o readahead=BYTES     the kernel's readahead window (default 4m, as\n"
 	       "                           root; 0 keeps the kernel's 128k)\n"
@@ -365,5 +382,5 @@ void zfs_opts_help(const char *prog)
 	       "    mount -t fuse.zpoolfs zpoolfs /mnt/z -o size=1g,backend=zbud\n"
 	       "    fusermount3 -u /mnt/z\n"
 	       "\n",
-	       prog, zfs_zstd_min_level(), zfs_zstd_max_level(), prog);
+	       prog, zfs_zstd_min_level(), zfs_zstd_max_level(), ZFS_COMPACT_AT_DEFAULT, prog);
 }

@@ -27,7 +27,9 @@ struct zfs_opt_strings {
 	char *threads;
 	char *readahead;
 	char *cluster;
+	char *compact_at;
 	int nostats;
+	int nocompact;
 	int atime;			/* enum zfs_atime */
 	int nodiratime;
 	int show_help;
@@ -42,6 +44,7 @@ enum zfs_atime {
 };
 
 #define ZFS_DEFAULT_CLUSTER_PAGES 4	/* cluster=16k: see docs/BENCHMARKS.md */
+#define ZFS_COMPACT_AT_DEFAULT 4	/* % of the pool freeable: see autocompact.c */
 
 /* Checked values. */
 struct zfs_options {
@@ -61,6 +64,8 @@ struct zfs_options {
 	bool nodiratime;
 	unsigned long readahead_kib;	/* 0: the kernel's default */
 	unsigned int cluster_pages;	/* cluster=: 1 (page by page) .. 16, a power of two */
+	unsigned int compact_at;	/* compact when freeable >= this % of the pool */
+	bool nocompact;			/* no automatic compaction */
 };
 
 /**

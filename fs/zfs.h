@@ -87,6 +87,7 @@ struct zfs_inode {
 };
 
 struct zfs_itable;
+struct zfs_autocompact;
 
 struct zfs_fs {
 	struct zfs_options opt;
@@ -120,6 +121,7 @@ struct zfs_fs {
 	unsigned long readahead_kib;
 	atomic_bool readahead_set;	/* cheap test on the request path */
 	atomic_flag readahead_done;	/* the work is done once */
+	struct zfs_autocompact *autocompact;	/* NULL: none (nocompact, zbud) */
 };
 
 /* inode.c: the inode table (see its design comment). */

@@ -60,6 +60,7 @@ struct zpool_driver {
 	void (*free)(void *pool, unsigned long handle);
 	int (*shrink)(void *pool, unsigned int pages, unsigned int *reclaimed); /* may be NULL */
 	unsigned long (*compact)(void *pool);	/* may be NULL: returns pages freed */
+	unsigned long (*compactable)(void *pool);	/* may be NULL: pages compact could free */
 
 	bool sleep_mapped;
 	void *(*map)(void *pool, unsigned long handle, enum zpool_mapmode mm);
@@ -127,6 +128,13 @@ uint64_t zpool_get_total_size(struct zpool *pool);
 
 /** zpool_compact - compact if the backend can. Return: pages freed (0 if it cannot). */
 unsigned long zpool_compact(struct zpool *pool);
+
+/**
+ * zpool_compactable - pages zpool_compact() could free now, cheaply and
+ * without a lock (an estimate while other threads allocate and free).
+ * Return: pages; 0 if the backend does not compact.
+ */
+unsigned long zpool_compactable(struct zpool *pool);
 
 /** zpool_get_stats - the backend's statistics, one consistent snapshot. */
 void zpool_get_stats(struct zpool *pool, struct zpool_stats *st);

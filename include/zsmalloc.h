@@ -125,6 +125,14 @@ void zs_unmap_object(struct zs_pool *pool, unsigned long handle);
  */
 unsigned long zs_compact(struct zs_pool *pool);
 
+/**
+ * zs_pages_freeable - pages zs_compact() could free now, summed over the
+ * classes with the kernel's formula (zs_can_compact()), without any lock.
+ * Cheap enough to poll; each class's share is exact, the sum only roughly
+ * simultaneous (zs_pool_snapshot() gives the exact table).
+ */
+unsigned long zs_pages_freeable(struct zs_pool *pool);
+
 /** zs_get_total_pages - pages the pool holds now. */
 unsigned long zs_get_total_pages(struct zs_pool *pool);
 

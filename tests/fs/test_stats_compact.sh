@@ -9,7 +9,7 @@ set -euo pipefail
 N=3000
 [ "${ZPOOL_TEST_QUICK:-0}" != 0 ] && N=600
 
-stats_mount -o backend=zsmalloc
+stats_mount -o backend=zsmalloc,nocompact
 # N one-page files, each page ~900 random bytes then zeros: ~1 KiB objects.
 python3 - "$MNT" "$N" <<'EOF'
 import os, random, sys
