@@ -37,6 +37,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "pagestore.h"
 #include "workers.h"
 
@@ -156,28 +157,43 @@ ssize_t zfs_data_read(struct zfs_fs *fs, struct zfs_inode *in, char *buf, size_t
 	return (ssize_t)(((r.first + k) << ZFS_PAGE_SHIFT) - off);
 }
 
+/*
+ * A unit of phase A: one page, or the pages of one whole cluster, which
+ * zfs_cluster_encode() stores together.
+ */
+struct unit {
+	uint16_t start;			/* batch index of its first page */
+	uint16_t n;			/* pages: 1 or cluster_pages */
+};
+
 /* The full pages of a write batch, encoded on this thread and the helpers. */
 struct encode_run {
 	struct zfs_par par;
 	struct zfs_fs *fs;
 	const char *data;		/* the bytes of batch index @fa */
 	struct zfs_pte *pre;		/* indexed by batch index */
-	unsigned int fa;		/* batch index of item 0 */
-	atomic_uint_least64_t fail;	/* items, not batch indexes */
+	const struct unit *units;
+	unsigned int fa;		/* batch index of the first full page */
+	atomic_uint_least64_t fail;	/* units, not batch indexes */
 };
 
-#define ENCODE_CHUNK 4U
+#define ENCODE_CHUNK 4U			/* pages a claim takes (at least one unit) */
 
 static void encode_items(struct zfs_par *par, unsigned int from, unsigned int to)
 {
 	struct encode_run *r = (struct encode_run *)par;
 
 	for (unsigned int k = from; k < to; k++) {
+		const struct unit *u = &r->units[k];
+		const char *src = r->data + (size_t)(u->start - r->fa) * PAGE;
 		int err;
 
 		if (failed_before(&r->fail, k))
 			return;	/* nothing after a failed page is stored */
-		err = zfs_page_encode(r->fs, r->data + (size_t)k * PAGE, &r->pre[r->fa + k]);
+		if (u->n > 1)
+			err = zfs_cluster_encode(r->fs, src, u->n, &r->pre[u->start]);
+		else
+			err = zfs_page_encode(r->fs, src, &r->pre[u->start]);
 		if (err) {
 			note_fail(&r->fail, k, err);
 			return;
@@ -186,25 +202,37 @@ static void encode_items(struct zfs_par *par, unsigned int from, unsigned int to
 }
 
 /*
- * Phase A: encode the full pages [fa, fb) of a batch, shared with the helper
- * threads. Return: the first index not encoded (fb when all were) and its
- * error in *@err; pages after it may be encoded too (the caller releases
- * every unpublished entry).
+ * Phase A: encode the full pages [fa, fb) of a batch whose page 0 is file
+ * page @first, shared with the helper threads: whole aligned clusters as
+ * units, the other pages one by one. Return: the first index not encoded
+ * (fb when all were) and its error in *@err; pages after it may be encoded
+ * too (the caller releases every unpublished entry).
  */
 static unsigned int encode_full_pages(struct zfs_fs *fs, const char *data, struct zfs_pte *pre,
-				      unsigned int fa, unsigned int fb, int *err)
+				      uint64_t first, unsigned int fa, unsigned int fb, int *err)
 {
+	const unsigned int cp = fs->cluster_pages;
+	struct unit units[BATCH];
 	struct encode_run r = {
 		.par.fn = encode_items,
-		.par.n = fb - fa,
-		.par.chunk = ENCODE_CHUNK,
+		.par.chunk = cp >= ENCODE_CHUNK ? 1 : ENCODE_CHUNK / cp,
 		.fs = fs,
 		.data = data,
 		.pre = pre,
+		.units = units,
 		.fa = fa,
 	};
+	unsigned int nu = 0, i = fa;
 	uint64_t fail;
 
+	while (i < fb) {
+		units[nu].start = (uint16_t)i;
+		units[nu].n = 1;
+		if (cp > 1 && !((first + i) & (cp - 1)) && i + cp <= fb)
+			units[nu].n = (uint16_t)cp;
+		i += units[nu++].n;
+	}
+	r.par.n = nu;
 	atomic_init(&r.fail, NO_FAIL);
 	zfs_par_run(&r.par);
 	fail = atomic_load(&r.fail);
@@ -212,7 +240,7 @@ static unsigned int encode_full_pages(struct zfs_fs *fs, const char *data, struc
 	if (fail == NO_FAIL)
 		return fb;
 	*err = -(int)(uint32_t)fail;
-	return fa + (unsigned int)(fail >> 32);
+	return units[fail >> 32].start;
 }
 
 /* One batch of at most BATCH pages; see the design comment. */
@@ -233,7 +261,7 @@ static ssize_t write_batch(struct zfs_fs *fs, struct zfs_inode *in, const char *
 	fa = head ? 1 : 0;
 	fb = ((off + len) & (PAGE - 1)) ? n - 1 : n;
 	if (fb > fa) {
-		fb = encode_full_pages(fs, buf + (fa ? PAGE - head : 0), pre, fa, fb, &err);
+		fb = encode_full_pages(fs, buf + (fa ? PAGE - head : 0), pre, first, fa, fb, &err);
 		if (err)
 			stop = fb;
 	}
@@ -278,6 +306,9 @@ static ssize_t write_batch(struct zfs_fs *fs, struct zfs_inode *in, const char *
 		written += plen;
 	}
 	if (written) {
+		/* Pieces at the edges may now be half stale (cluster.c). */
+		zfs_cluster_tidy(fs, in, first);
+		zfs_cluster_tidy(fs, in, (off + written - 1) >> ZFS_PAGE_SHIFT);
 		if (off + written > in->size)
 			in->size = off + written;
 		zfs_now(&in->mtime);
@@ -309,7 +340,9 @@ ssize_t zfs_data_write(struct zfs_fs *fs, struct zfs_inode *in, const char *buf,
 		return -EFBIG;
 	while (done < len) {
 		uint64_t pos = off + done;
-		size_t chunk = BATCH * PAGE - (pos & (PAGE - 1));
+		/* Batches end on a cluster boundary and span at most BATCH pages. */
+		uint64_t cbytes = (uint64_t)fs->cluster_pages * PAGE;
+		size_t chunk = (size_t)((pos & ~(cbytes - 1)) + BATCH * PAGE - pos);
 		ssize_t r;
 
 		if (chunk > len - done)

@@ -22,6 +22,7 @@
 	X(huge_pages_since, TOTAL, "pages ever stored raw")                               \
 	X(clusters, GAUGE, "pieces stored: pages of a cluster compressed together")    \
 	X(cluster_pages, GAUGE, "file pages stored in pieces (part of pages_stored)")    \
+	X(cluster_objects, GAUGE, "pool objects in the chains of pieces stored")         \
 	X(cluster_stale_pages, GAUGE, "pages of pieces overwritten or freed, still held") \
 	X(clusters_split, TOTAL, "pieces split into single pages when half stale")        \
 	X(pages_written, TOTAL, "page stores, ever")                                      \

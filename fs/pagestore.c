@@ -372,6 +372,7 @@ static unsigned long account_piece(struct zfs_counters *c, struct zfs_piece *p, 
 		zfs_count_add(c, cluster_pages, 1);
 		if (atomic_fetch_add_explicit(&p->live, 1, memory_order_relaxed) == 0) {
 			zfs_count_add(c, clusters, 1);
+			zfs_count_add(c, cluster_objects, p->nobj);
 			zfs_count_add(c, cluster_stale_pages, p->npages - 1U);
 			bytes = p->clen;
 		} else {
@@ -381,6 +382,7 @@ static unsigned long account_piece(struct zfs_counters *c, struct zfs_piece *p, 
 		zfs_count_sub(c, cluster_pages, 1);
 		if (atomic_fetch_sub_explicit(&p->live, 1, memory_order_relaxed) == 1) {
 			zfs_count_sub(c, clusters, 1);
+			zfs_count_sub(c, cluster_objects, p->nobj);
 			zfs_count_sub(c, cluster_stale_pages, p->npages - 1U);
 			bytes = p->clen;
 		} else {
@@ -468,6 +470,7 @@ int zfs_page_publish(struct zfs_fs *fs, struct zfs_inode *in, uint64_t idx, stru
 /* Drop every page in [@start, @end) and release it. Context: inode write lock. */
 void zfs_page_free_range(struct zfs_fs *fs, struct zfs_inode *in, uint64_t start, uint64_t end)
 {
+	const uint64_t first = start;
 	struct zfs_pte e, old;
 	uint64_t idx;
 
@@ -476,6 +479,12 @@ void zfs_page_free_range(struct zfs_fs *fs, struct zfs_inode *in, uint64_t start
 		zfs_page_release(fs, &old);
 		zfs_count_add(&fs->counters, notify_free, 1);
 		start = idx + 1;
+	}
+	/* Only the clusters at the edges can keep pieces with pages outside. */
+	if (first < end) {
+		zfs_cluster_tidy(fs, in, first);
+		if (end != UINT64_MAX)
+			zfs_cluster_tidy(fs, in, end - 1);
 	}
 }
 
@@ -515,6 +524,8 @@ int zfs_page_rewrite(struct zfs_fs *fs, struct zfs_inode *in, uint64_t idx, size
 	if (!zfs_pte_is_hole(&old))
 		zfs_count_add(&fs->counters, notify_free, 1);
 	zfs_count_add(&fs->counters, pages_written, 1);
+	if (zfs_pte_kind(&old) == ZFS_PTE_PIECE)
+		zfs_cluster_tidy(fs, in, idx);
 	return 0;
 }
 

@@ -29,6 +29,7 @@
 #include <unistd.h>
 #include <linux/falloc.h>
 
+#include "cluster.h"
 #include "pagestore.h"
 
 #define PAGE ZFS_PAGE_SIZE
@@ -89,6 +90,10 @@ static int zero_range(struct zfs_fs *fs, struct zfs_inode *in, uint64_t off, uin
 			zfs_page_release(fs, &old);
 			zfs_count_add(&fs->counters, notify_free, 1);
 		}
+	}
+	if (first_full < end_full) {
+		zfs_cluster_tidy(fs, in, first_full);
+		zfs_cluster_tidy(fs, in, end_full - 1);
 	}
 	return 0;
 }

@@ -17,6 +17,8 @@
 # every test also checks the daemon for crashes, leaks and undefined
 # behaviour when it is built with SANITIZE=.
 # The binary is $ZPOOLFS, else $BUILD/zpoolfs, else build/zpoolfs.
+# ZPOOLFS_TEST_OPTS=OPTS adds -o OPTS to every mount (make check-fs-4k runs
+# the suite with cluster=4k that way).
 
 ZFS_TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ZFS_REPO=$(cd "$ZFS_TESTS_DIR/../.." && pwd)
@@ -123,7 +125,8 @@ zfs_mount() {
 	mkdir -p "$dir"
 	ZFS_SEQ=$((ZFS_SEQ + 1))
 	log=$WORK/zpoolfs-$ZFS_SEQ.log
-	"$ZPOOLFS" "$dir" -f "$@" >"$log" 2>&1 &
+	# ZPOOLFS_TEST_OPTS (e.g. cluster=4k) goes first: a test's own options win.
+	"$ZPOOLFS" "$dir" -f ${ZPOOLFS_TEST_OPTS:+-o "$ZPOOLFS_TEST_OPTS"} "$@" >"$log" 2>&1 &
 	pid=$!
 	for ((i = 0; i < 200; i++)); do
 		if grep -q " $dir fuse" /proc/mounts; then

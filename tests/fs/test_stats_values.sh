@@ -38,7 +38,9 @@ EOF
 run_backend() {
 	local backend=$1 t used rows corpus_lz4 nf0 json
 	echo "== backend=$backend"
-	stats_mount -o "backend=$backend,comp=lz4,mem_limit=64m"
+	# cluster=4k: page by page, zram's accounting, which this test computes exactly
+	# (tests/fs/test_cluster.sh does the same for clusters).
+	stats_mount -o "backend=$backend,comp=lz4,mem_limit=64m,cluster=4k"
 
 	# A fresh mount: everything zero but the limit.
 	for f in orig_data_size compr_data_size same_pages pages_compacted huge_pages \

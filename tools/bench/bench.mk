@@ -3,6 +3,7 @@
 #   make bench-alloc    allocators only (zsmalloc and zbud through zpool, beside glibc;
 #                       zram as root)
 #   make bench-fs       zpoolfs beside tmpfs (fio) and zram (corpus memory, dd)
+#   make bench-cluster  cluster sizes beside zram + lz4 (memory, dd, fio random 4 KiB)
 # Knobs: BENCH_CORPUS_MIB=200 BENCH_ALLOC_ROUNDS=9 BENCH_THREADS=2
 #        BENCH_FS_MIB=256 BENCH_FIO_MIB=512 BENCH_FS_ROUNDS=5
 
@@ -37,4 +38,9 @@ bench-alloc: $(BENCH_PROGS)
 bench-fs: all $(BENCH_PROGS)
 	$(Q)$(BENCH_ENV) bash tools/bench/fs_bench.sh
 
-.PHONY: bench-progs bench-alloc bench-fs
+# Cluster sizes against zram + lz4 on text and binaries (BENCH_CL_MIB, BENCH_CL_ROUNDS,
+# BENCH_CL_SIZES, BENCH_CL_FIO_MIB); its own hot_add'ed zram device.
+bench-cluster: all $(BENCH_PROGS)
+	$(Q)BUILD=$(BUILD) bash tools/bench/cluster_bench.sh
+
+.PHONY: bench-progs bench-alloc bench-fs bench-cluster

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# cluster_bench.sh - cluster sizes against the kernel's zram + lz4 on the same pages.
+#
+#   BUILD=build BENCH_CL_MIB=128 BENCH_CL_ROUNDS=3 BENCH_CL_SIZES="4k 16k 64k" \
+#       bash tools/bench/cluster_bench.sh
+#
+# Two corpora from the filesystem corpus (corpus files): "text" (its files under
+# /usr/share) and "bin" (the rest: libraries), each file padded to 4 KiB so that zram
+# is given the same pages. In every round, for each corpus, in turn: zram (a device
+# of our own from /sys/class/zram-control/hot_add, lz4, dd bs=1M oflag=direct) and
+# zpoolfs with each cluster size (dd bs=1M conv=fsync into one file). Recorded: write
+# MiB/s, mem_used_total, cold read MiB/s (dd iflag=direct bs=1M). Then fio random
+# 4 KiB writes and reads (BENCH_CL_FIO_MIB, 50 % compressible buffers) on each cluster
+# size. Results: $BUILD/bench/cluster.tsv (raw) and medians printed with ratios
+# against zram (or against cluster=4k for fio) from the same run.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+BENCH_DIR=$BUILD/bench
+MIB=${BENCH_CL_MIB:-128}
+ROUNDS=${BENCH_CL_ROUNDS:-3}
+SIZES=${BENCH_CL_SIZES:-4k 16k 64k}
+FIO_MIB=${BENCH_CL_FIO_MIB:-128}
+EXTRA=${BENCH_CL_OPTS:-}
+res=$BENCH_DIR/cluster.tsv
+. tools/bench/meta.sh
+
+[ "$(id -u)" -eq 0 ] || { echo "cluster benchmark skipped: not root"; exit 0; }
+[ -x "$BUILD/zpoolfs" ] || { echo "cluster benchmark skipped: no $BUILD/zpoolfs"; exit 0; }
+[ -w /sys/class/zram-control/hot_add ] || modprobe zram 2>/dev/null || true
+mkdir -p "$BENCH_DIR"
+meta_lines >"$res"
+noise_start
+
+work=$(mktemp -d /tmp/zpoolfs-clbench.XXXXXX)
+mnt=$work/m
+mkdir -p "$mnt"
+zdev=
+zpid=
+cleanup() {
+	if mountpoint -q "$mnt"; then fusermount3 -u "$mnt" || true; fi
+	[ -n "$zpid" ] && wait "$zpid" 2>/dev/null || true
+	if [ -n "$zdev" ]; then
+		for _ in 1 2 3 4 5; do
+			echo 1 >"/sys/block/zram$zdev/reset" 2>/dev/null && break
+			sleep 0.2
+		done
+		echo "$zdev" >/sys/class/zram-control/hot_remove 2>/dev/null || true
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+zdev=$(cat /sys/class/zram-control/hot_add)
+zsys=/sys/block/zram$zdev
+
+# ---- corpora
+"$BENCH_DIR/corpus" files -b "$((MIB * 2))" -o "$work" >/dev/null
+python3 - "$work" <<'EOF'
+import sys
+work = sys.argv[1]
+outs = {"text": open(work + "/text.cat", "wb"), "bin": open(work + "/bin.cat", "wb")}
+for path in open(work + "/fscorpus.list").read().split("\n"):
+    if not path:
+        continue
+    data = open(path, "rb").read(16 << 20)
+    data += b"\0" * (-len(data) % 4096)
+    outs["text" if path.startswith("/usr/share/") else "bin"].write(data)
+EOF
+drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+secs() { date +%s.%N; }
+mibs() { awk -v b="$1" -v t0="$2" -v t1="$3" 'BEGIN { printf "%.1f", b / 1048576 / (t1 - t0) }'; }
+row() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$res"; }
+
+zram_round() {
+	local set=$1 cat=$2 bytes t0 t1 mem rd
+	bytes=$(stat -c %s "$cat")
+	for _ in 1 2 3 4 5; do echo 1 >"$zsys/reset" 2>/dev/null && break; sleep 0.2; done
+	echo lz4 >"$zsys/comp_algorithm"
+	echo $(( (bytes / 1048576 + 64) * 1048576 )) >"$zsys/disksize"
+	drop
+	t0=$(secs)
+	dd if="$cat" of="/dev/zram$zdev" bs=1M oflag=direct status=none
+	t1=$(secs)
+	row "$set" zram write "$r" "$(mibs "$bytes" "$t0" "$t1")" MiB/s
+	mem=$(awk '{ print $3 }' "$zsys/mm_stat")
+	row "$set" zram mem "$r" "$mem" bytes
+	row "$set" zram saving "$r" "$(awk -v b="$bytes" -v m="$mem" 'BEGIN { printf "%.4f", b / m }')" x
+	drop
+	t0=$(secs)
+	dd if="/dev/zram$zdev" of=/dev/null bs=1M iflag=direct count=$((bytes / 1048576)) status=none
+	t1=$(secs)
+	row "$set" zram read "$r" "$(mibs $((bytes / 1048576 * 1048576)) "$t0" "$t1")" MiB/s
+	for _ in 1 2 3 4 5; do echo 1 >"$zsys/reset" 2>/dev/null && break; sleep 0.2; done
+}
+
+zmount() {
+	"$BUILD/zpoolfs" "$mnt" -f -o "cluster=$1${EXTRA:+,$EXTRA}" >"$work/zpoolfs.log" 2>&1 &
+	zpid=$!
+	for _ in $(seq 100); do mountpoint -q "$mnt" && return 0; sleep 0.05; done
+	echo "zpoolfs did not mount" >&2
+	cat "$work/zpoolfs.log" >&2
+	exit 1
+}
+zumount() {
+	fusermount3 -u "$mnt"
+	wait "$zpid" || true
+	zpid=
+}
+
+zfs_round() {
+	local set=$1 cat=$2 cl=$3 bytes t0 t1 mem
+	bytes=$(stat -c %s "$cat")
+	zmount "$cl"
+	drop
+	t0=$(secs)
+	dd if="$cat" of="$mnt/f" bs=1M conv=fsync status=none
+	t1=$(secs)
+	row "$set" "cl$cl" write "$r" "$(mibs "$bytes" "$t0" "$t1")" MiB/s
+	mem=$(awk '{ print $3 }' "$mnt/.zpool/mm_stat")
+	row "$set" "cl$cl" mem "$r" "$mem" bytes
+	row "$set" "cl$cl" saving "$r" "$(awk -v b="$bytes" -v m="$mem" 'BEGIN { printf "%.4f", b / m }')" x
+	drop
+	t0=$(secs)
+	dd if="$mnt/f" of=/dev/null bs=1M iflag=direct status=none
+	t1=$(secs)
+	row "$set" "cl$cl" read "$r" "$(mibs "$bytes" "$t0" "$t1")" MiB/s
+	cmp -s "$cat" "$mnt/f" || { echo "cluster=$cl: $set read back differs" >&2; exit 1; }
+	zumount
+}
+
+fio_round() {
+	local cl=$1 rw out
+	zmount "$cl"
+	for rw in randwrite randread; do
+		out=$(fio --name=cl --directory="$mnt" --rw=$rw --bs=4k --size=${FIO_MIB}m \
+			--ioengine=psync --buffer_compress_percentage=50 --refill_buffers \
+			--time_based=0 --end_fsync=$([ $rw = randwrite ] && echo 1 || echo 0) \
+			--invalidate=1 --output-format=json)
+		row fio "cl$cl" "$rw" "$r" "$(echo "$out" | jq '.jobs[0].read.iops + .jobs[0].write.iops | floor')" IOPS
+	done
+	zumount
+}
+
+for r in $(seq "$ROUNDS"); do
+	for set in text bin; do
+		zram_round "$set" "$work/$set.cat"
+		for cl in $SIZES; do
+			zfs_round "$set" "$work/$set.cat" "$cl"
+		done
+	done
+	for cl in $SIZES; do
+		fio_round "$cl"
+	done
+done
+noise_report cluster "$res"
+
+# ---- medians and ratios
+python3 - "$res" "$SIZES" <<'EOF'
+import sys, statistics as st
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.count("\t") == 5]
+sizes = sys.argv[2].split()
+vals = {}
+for s, who, what, r, v, unit in rows:
+    if s in ("meta",):
+        continue
+    vals.setdefault((s, who, what), []).append(float(v))
+def med(k):
+    v = vals.get(k)
+    return (st.median(v), min(v), max(v)) if v else None
+for s in ("text", "bin"):
+    print(f"{s}: median (min..max) of each; ratio = zpoolfs / zram, same run")
+    for what in ("saving", "write", "read"):
+        z = med((s, "zram", what))
+        print(f"  {what:7s} zram {z[0]:10.3f} ({z[1]:.3f}..{z[2]:.3f})")
+        for cl in sizes:
+            m = med((s, "cl" + cl, what))
+            print(f"  {what:7s} {cl:>4s} {m[0]:10.3f} ({m[1]:.3f}..{m[2]:.3f})  ratio {m[0] / z[0]:.3f}")
+print("fio random 4 KiB IOPS, ratio against cluster=4k (today's layout), same run")
+for rw in ("randwrite", "randread"):
+    b = med(("fio", "cl4k", rw))
+    for cl in sizes:
+        m = med(("fio", "cl" + cl, rw))
+        if m:
+            ratio = f"  ratio {m[0] / b[0]:.3f}" if b else ""
+            print(f"  {rw:9s} {cl:>4s} {m[0]:9.0f} ({m[1]:.0f}..{m[2]:.0f}){ratio}")
+EOF
