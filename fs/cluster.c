@@ -270,6 +270,24 @@ int zfs_piece_decode(struct zfs_fs *fs, const struct zfs_piece *p, unsigned int 
 	return 0;
 }
 
+int zfs_piece_decode_all(struct zfs_fs *fs, const struct zfs_piece *p, void *dst)
+{
+	const struct zfs_compressor *c = &fs->comp;
+	char *big = zfs_thread_big();
+	int err;
+
+	if (!big)
+		return -ENOMEM;
+	if (atomic_load_explicit(&p->flags, memory_order_relaxed) & ZFS_PTE_PRIO_MASK)
+		c = &fs->recomp;
+	/* The first buffer only: the second keeps this thread's cached piece. */
+	zfs_piece_copy_out(fs, p, big);
+	err = zfs_decompress_buf(c, big, p->clen, dst, (size_t)p->npages * PAGE);
+	if (err)
+		zfs_count_add(&fs->counters, failed_reads, 1);
+	return err;
+}
+
 void zfs_piece_put(struct zfs_fs *fs, struct zfs_piece *p)
 {
 	if (atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) != 1)

@@ -72,6 +72,13 @@ int zfs_cluster_encode(struct zfs_fs *fs, const void *src, unsigned int n, struc
 int zfs_piece_decode(struct zfs_fs *fs, const struct zfs_piece *p, unsigned int slot, void *dst);
 
 /**
+ * zfs_piece_decode_all - all @p->npages pages of @p, in slot order, into
+ * @dst (a read that covers them back to back); no copy through the cache.
+ * Return: as zfs_piece_decode().
+ */
+int zfs_piece_decode_all(struct zfs_fs *fs, const struct zfs_piece *p, void *dst);
+
+/**
  * zfs_piece_copy_out - the piece's @p->clen compressed bytes into @dst (for
  * writeback or a comparison of pieces). Return: 0. Context: as decode.
  */

@@ -80,6 +80,28 @@ struct decode_run {
 
 #define DECODE_CHUNK 16U
 
+/*
+ * Item @k starts a piece whose pages are items k.. of this claim, in slot
+ * order, each read whole: then it is expanded straight into the reply.
+ */
+static bool whole_piece(const struct decode_run *r, const struct zfs_pte *e, unsigned int k,
+			unsigned int to)
+{
+	const struct zfs_piece *p = (const struct zfs_piece *)e->val;
+	uint64_t pstart = (r->first + k) << ZFS_PAGE_SHIFT;
+
+	if (zfs_pte_slot(e) != 0 || k + p->npages > to || pstart < r->off ||
+	    pstart + (uint64_t)p->npages * PAGE > r->end)
+		return false;
+	for (unsigned int i = 1; i < p->npages; i++) {
+		struct zfs_pte n = zfs_ptab_lookup(&r->in->file.pt, r->first + k + i);
+
+		if (zfs_pte_kind(&n) != ZFS_PTE_PIECE || n.val != e->val || zfs_pte_slot(&n) != i)
+			return false;
+	}
+	return true;
+}
+
 static void decode_items(struct zfs_par *par, unsigned int from, unsigned int to)
 {
 	struct decode_run *r = (struct decode_run *)par;
@@ -98,6 +120,18 @@ static void decode_items(struct zfs_par *par, unsigned int from, unsigned int to
 			break;
 		if (zfs_pte_is_hole(&e)) {
 			memset(dst, 0, b - a);
+			continue;
+		}
+		if (zfs_pte_kind(&e) == ZFS_PTE_PIECE && whole_piece(r, &e, k, to)) {
+			const struct zfs_piece *p = (const struct zfs_piece *)e.val;
+
+			err = zfs_piece_decode_all(r->fs, p, dst);
+			if (err) {
+				note_fail(&r->fail, k, err);
+				break;
+			}
+			nread += p->npages;
+			k += p->npages - 1U;
 			continue;
 		}
 		if (b - a == PAGE) {

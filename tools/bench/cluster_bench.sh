@@ -9,9 +9,10 @@
 # is given the same pages. In every round, for each corpus, in turn: zram (a device
 # of our own from /sys/class/zram-control/hot_add, lz4, dd bs=1M oflag=direct) and
 # zpoolfs with each cluster size (dd bs=1M conv=fsync into one file). Recorded: write
-# MiB/s, mem_used_total, cold read MiB/s (dd iflag=direct bs=1M). Then fio random
-# 4 KiB writes and reads (BENCH_CL_FIO_MIB, 50 % compressible buffers) on each cluster
-# size. Results: $BUILD/bench/cluster.tsv (raw) and medians printed with ratios
+# MiB/s, mem_used_total, cold read MiB/s (dd iflag=direct bs=1M). Then, on each cluster
+# size, a BENCH_CL_FIO_MIB file of the text corpus written whole (dd bs=1M), read and
+# rewritten by fio at random 4 KiB offsets (psync, page cache dropped first; rewrites
+# 50 % compressible). Results: $BUILD/bench/cluster.tsv (raw) and medians printed with ratios
 # against zram (or against cluster=4k for fio) from the same run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -131,10 +132,14 @@ zfs_round() {
 fio_round() {
 	local cl=$1 rw out
 	zmount "$cl"
-	for rw in randwrite randread; do
-		out=$(fio --name=cl --directory="$mnt" --rw=$rw --bs=4k --size=${FIO_MIB}m \
+	# The file is written whole first (dd bs=1M: clusters form), then read and
+	# rewritten at random 4 KiB offsets.
+	head -c $((FIO_MIB << 20)) "$work/text.cat" | dd of="$mnt/fio" bs=1M conv=fsync status=none
+	for rw in randread randwrite; do
+		drop
+		out=$(fio --name=cl --filename="$mnt/fio" --rw=$rw --bs=4k --size=${FIO_MIB}m \
 			--ioengine=psync --buffer_compress_percentage=50 --refill_buffers \
-			--time_based=0 --end_fsync=$([ $rw = randwrite ] && echo 1 || echo 0) \
+			--end_fsync=$([ $rw = randwrite ] && echo 1 || echo 0) \
 			--invalidate=1 --output-format=json)
 		row fio "cl$cl" "$rw" "$r" "$(echo "$out" | jq '.jobs[0].read.iops + .jobs[0].write.iops | floor')" IOPS
 	done
