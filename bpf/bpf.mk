@@ -25,7 +25,7 @@ $(BUILD)/vmlinux.h: | $(DEPS_STAMP)
 	$(Q)$(BPFTOOL) btf dump file $(KERNEL_BTF) format c > $@
 
 # An explicit recipe, so that the C rule of the top Makefile is not used for BPF.
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h $(BUILD)/vmlinux.h
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h $(wildcard bpf/*.bpf.h) $(BUILD)/vmlinux.h
 	$(call msg,BPF,$<)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(BPF_CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -35,7 +35,7 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-ZMAPLAT_OBJS := $(BUILD)/tools/zmaplat.o $(BUILD)/tools/histogram.o
+ZMAPLAT_OBJS := $(BUILD)/tools/zmaplat.o $(BUILD)/tools/histogram.o $(BUILD)/tools/usdt.o
 
 $(BUILD)/tools/zmaplat.o: $(BUILD)/maplat.skel.h
 $(ZMAPLAT_OBJS): ZCFLAGS += -I$(BUILD) -Ibpf -Itools

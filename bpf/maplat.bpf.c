@@ -20,6 +20,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
 
+#include "log2.bpf.h"
 #include "maplat.h"
 
 /* USDT argument positions, as alloc/probes.h defines them. */
@@ -72,40 +73,10 @@ static __always_inline __u64 usdt_arg(struct pt_regs *ctx, int n)
 	return v;
 }
 
-static __always_inline __u32 log2_u64(__u64 v)
-{
-	__u32 r = 0;
-
-	if (v >> 32) {
-		v >>= 32;
-		r += 32;
-	}
-	if (v >> 16) {
-		v >>= 16;
-		r += 16;
-	}
-	if (v >> 8) {
-		v >>= 8;
-		r += 8;
-	}
-	if (v >> 4) {
-		v >>= 4;
-		r += 4;
-	}
-	if (v >> 2) {
-		v >>= 2;
-		r += 2;
-	}
-	if (v >> 1)
-		r += 1;
-	return r;
-}
-
 static __always_inline void hist_add(struct maplat_key *key, __u8 kind, __u64 ns)
 {
 	struct maplat_hist *h;
-	__u64 v = ns / targ_unit_ns;
-	__u32 slot = v ? log2_u64(v) + 1 : 0;
+	__u32 slot = log2_slot(ns / targ_unit_ns, MAPLAT_SLOTS);
 
 	key->kind = kind;
 	h = bpf_map_lookup_elem(&hists, key);
@@ -118,8 +89,6 @@ static __always_inline void hist_add(struct maplat_key *key, __u8 kind, __u64 ns
 			return;
 		}
 	}
-	if (slot >= MAPLAT_SLOTS)
-		slot = MAPLAT_SLOTS - 1;
 	__sync_fetch_and_add(&h->slots[slot], 1);
 	__sync_fetch_and_add(&h->sum_ns, ns);
 }

@@ -7,6 +7,7 @@
 #include "histogram.h"
 
 #define BAR_WIDTH 52	/* as bpftrace: label 16, count 8, bar 52: 79 columns */
+#define PAIR_BAR_WIDTH 20	/* two histograms side by side: 16 + 2 x (8 + 22) + 3 = 79 */
 
 void hist_slot_bounds(int slot, uint64_t *lo, uint64_t *hi)
 {
@@ -91,30 +92,67 @@ static void fmt_label(char *buf, size_t len, int slot)
 	snprintf(buf, len, "[%s, %s)", a, b);
 }
 
-void hist_print_log2(FILE *out, const unsigned long long *slots, int nslots)
+/* The non-empty range [*first, *last] of @slots and its largest count; 0 if empty. */
+static unsigned long long hist_range(const unsigned long long *slots, int nslots, int *first,
+				     int *last)
 {
-	int first = -1, last = -1;
 	unsigned long long max = 0;
 
 	for (int i = 0; i < nslots; i++) {
 		if (!slots[i])
 			continue;
-		if (first < 0)
-			first = i;
-		last = i;
+		if (*first < 0 || i < *first)
+			*first = i;
+		if (i > *last)
+			*last = i;
 		if (slots[i] > max)
 			max = slots[i];
 	}
+	return max;
+}
+
+static void fmt_bar(char *bar, int width, unsigned long long n, unsigned long long max)
+{
+	int w = max ? (int)(n * width / max) : 0;
+
+	memset(bar, '@', w);
+	bar[w] = '\0';
+}
+
+void hist_print_log2_pair(FILE *out, const char *unit, const char *title_a,
+			  const unsigned long long *a, const char *title_b,
+			  const unsigned long long *b, int nslots)
+{
+	int first = -1, last = -1;
+	unsigned long long max_a, max_b;
+
+	max_a = hist_range(a, nslots, &first, &last);
+	max_b = hist_range(b, nslots, &first, &last);
 	if (first < 0)
 		return;
-
+	fprintf(out, "%16s %7s  %-*s %7s  %s\n", unit, title_a, PAIR_BAR_WIDTH, "distribution",
+		title_b, "distribution");
 	for (int i = first; i <= last; i++) {
-		char label[64], bar[BAR_WIDTH + 1];
-		int w = (int)(slots[i] * BAR_WIDTH / max);
+		char label[64], bar_a[PAIR_BAR_WIDTH + 1], bar_b[PAIR_BAR_WIDTH + 1];
 
 		fmt_label(label, sizeof(label), i);
-		memset(bar, '@', w);
-		bar[w] = '\0';
+		fmt_bar(bar_a, PAIR_BAR_WIDTH, a[i], max_a);
+		fmt_bar(bar_b, PAIR_BAR_WIDTH, b[i], max_b);
+		fprintf(out, "%16s %7llu |%-*s| %7llu |%-*s|\n", label, a[i], PAIR_BAR_WIDTH, bar_a,
+			b[i], PAIR_BAR_WIDTH, bar_b);
+	}
+}
+
+void hist_print_log2(FILE *out, const unsigned long long *slots, int nslots)
+{
+	int first = -1, last = -1;
+	unsigned long long max = hist_range(slots, nslots, &first, &last);
+
+	for (int i = first; first >= 0 && i <= last; i++) {
+		char label[64], bar[BAR_WIDTH + 1];
+
+		fmt_label(label, sizeof(label), i);
+		fmt_bar(bar, BAR_WIDTH, slots[i], max);
 		fprintf(out, "%-16s %7llu |%-*s|\n", label, (unsigned long long)slots[i], BAR_WIDTH,
 			bar);
 	}

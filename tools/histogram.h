@@ -39,6 +39,16 @@ double hist_percentile(const unsigned long long *slots, int nslots, double q);
  */
 void hist_print_log2(FILE *out, const unsigned long long *slots, int nslots);
 
+/**
+ * hist_print_log2_pair - two histograms side by side, over the slots where
+ * either is non-empty, each with its own bars: a header line naming @unit
+ * and the two titles (at most 7 characters), then one line per slot.
+ * Prints nothing when both are empty.
+ */
+void hist_print_log2_pair(FILE *out, const char *unit, const char *title_a,
+			  const unsigned long long *a, const char *title_b,
+			  const unsigned long long *b, int nslots);
+
 /*
  * hist_print_json_buckets - the non-empty slots as a JSON array of
  * {"low":L,"high":H,"count":N} objects (no trailing newline).

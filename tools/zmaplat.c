@@ -28,6 +28,7 @@
 #include <bpf/libbpf.h>
 
 #include "histogram.h"
+#include "usdt.h"
 #include "maplat.h"
 #include "maplat.skel.h"
 
@@ -196,67 +197,6 @@ static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va
 	return vfprintf(stderr, format, args);
 }
 
-/*
- * Count the zpool USDT notes in the ELF file at @path.
- * Return: the number found (0: none), or -errno when the file cannot be read
- * as ELF.
- */
-static int count_zpool_probes(const char *path, int *with_sema)
-{
-	size_t shstrndx;
-	Elf_Scn *scn = NULL;
-	int fd, found = 0, err = 0;
-	Elf *elf;
-
-	*with_sema = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (!elf || elf_kind(elf) != ELF_K_ELF || elf_getshdrstrndx(elf, &shstrndx)) {
-		err = -ENOEXEC;
-		goto out_close;
-	}
-	while ((scn = elf_nextscn(elf, scn))) {
-		size_t off = 0, name_off, desc_off, asz;
-		const char *name;
-		Elf_Data *data;
-		GElf_Shdr sh;
-		GElf_Nhdr nh;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
-			continue;
-		name = elf_strptr(elf, shstrndx, sh.sh_name);
-		if (!name || strcmp(name, ".note.stapsdt"))
-			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data)
-			continue;
-		asz = gelf_getclass(elf) == ELFCLASS32 ? 4 : 8;
-		while ((off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
-			const char *desc = (const char *)data->d_buf + desc_off;
-			const char *prov;
-			uint64_t sema = 0;
-
-			if (nh.n_type != 3 || nh.n_descsz < 3 * asz + 2 ||
-			    strcmp((const char *)data->d_buf + name_off, "stapsdt"))
-				continue;
-			prov = desc + 3 * asz;
-			if (!memchr(prov, '\0', nh.n_descsz - 3 * asz) || strcmp(prov, "zpool"))
-				continue;
-			memcpy(&sema, desc + 2 * asz, asz);
-			found++;
-			if (sema)
-				(*with_sema)++;
-		}
-	}
-	err = found;
-	elf_end(elf);
-out_close:
-	close(fd);
-	return err;
-}
-
 struct target {
 	char path[PATH_MAX + 64];	/* room for a /proc/PID/root prefix */
 };
@@ -298,7 +238,7 @@ static int find_targets(pid_t pid, struct target *t, int max)
 				continue;
 			path = alt;
 		}
-		if (count_zpool_probes(path, &sema) <= 0)
+		if (usdt_count_notes(path, "zpool", &sema) <= 0)
 			continue;
 		if (env.verbose)
 			fprintf(stderr, "zmaplat: %s has zpool probes (%d with semaphores)\n", path,
@@ -630,7 +570,7 @@ static int resolve_targets(struct target *t)
 	int sema, n;
 
 	if (env.binary) {
-		n = count_zpool_probes(env.binary, &sema);
+		n = usdt_count_notes(env.binary, "zpool", &sema);
 		if (n < 0) {
 			fprintf(stderr, "zmaplat: cannot read %s: %s\n", env.binary,
 				n == -ENOEXEC ? "not an ELF file" : strerror(-n));
