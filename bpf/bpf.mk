@@ -25,7 +25,7 @@ $(BUILD)/vmlinux.h: | $(DEPS_STAMP)
 	$(Q)$(BPFTOOL) btf dump file $(KERNEL_BTF) format c > $@
 
 # An explicit recipe, so that the C rule of the top Makefile is not used for BPF.
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h $(wildcard bpf/*.bpf.h) $(BUILD)/vmlinux.h
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h $(wildcard bpf/*.bpf.h bpf/reqtrace.h) $(BUILD)/vmlinux.h
 	$(call msg,BPF,$<)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(BPF_CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -74,3 +74,26 @@ bench-trace: all
 bench: bench-trace
 
 .PHONY: bench-trace
+
+# ---- zpoolfsdist and zpoolfsslower: file operations on a zpoolfs mount, seen from
+# the caller (fentry on the kernel's FUSE functions) and from the daemon (the
+# zpoolfs:request_* probes of fs/req_probes.h).
+RQ_COMMON_OBJS := $(BUILD)/tools/reqtrace_attach.o $(BUILD)/tools/usdt.o
+
+$(BUILD)/tools/zpoolfsdist.o: $(BUILD)/zpoolfsdist.skel.h
+$(BUILD)/tools/zpoolfsdist.o $(RQ_COMMON_OBJS): ZCFLAGS += -I$(BUILD) -Ibpf -Itools
+
+$(BUILD)/zpoolfsdist: $(BUILD)/tools/zpoolfsdist.o $(BUILD)/tools/histogram.o $(RQ_COMMON_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(BPF_LIBS) $(ZLDFLAGS)
+
+PROGRAMS += $(BUILD)/zpoolfsdist
+
+$(BUILD)/tools/zpoolfsslower.o: $(BUILD)/zpoolfsslower.skel.h
+$(BUILD)/tools/zpoolfsslower.o: ZCFLAGS += -I$(BUILD) -Ibpf -Itools
+
+$(BUILD)/zpoolfsslower: $(BUILD)/tools/zpoolfsslower.o $(RQ_COMMON_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(BPF_LIBS) $(ZLDFLAGS)
+
+PROGRAMS += $(BUILD)/zpoolfsslower

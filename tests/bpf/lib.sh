@@ -139,3 +139,26 @@ wait_pid() {
 	done
 	fail "process $pid still running after ${secs}s"
 }
+
+# start_tracer NAME REGEX CMD...: CMD in the background, stdout to $T/NAME.out,
+# stderr to $T/NAME.err; returns once either matches REGEX (the tracer says it
+# is attached). Sets TR_PID.
+start_tracer() {
+	local name=$1 re=$2 i
+	shift 2
+	"$@" >"$T/$name.out" 2>"$T/$name.err" &
+	TR_PID=$!
+	BG_PIDS+=("$TR_PID")
+	for ((i = 0; i < 600; i++)); do
+		grep -qE -- "$re" "$T/$name.out" "$T/$name.err" 2>/dev/null && return 0
+		kill -0 "$TR_PID" 2>/dev/null || fail "$* exited early: $(cat "$T/$name.err")"
+		sleep 0.1
+	done
+	fail "$* not attached after 60s: $(cat "$T/$name.err")"
+}
+
+# stop_tracer: Ctrl-C the tracer of start_tracer and wait for it to print and exit.
+stop_tracer() {
+	kill -INT "$TR_PID"
+	wait_pid "$TR_PID" 60 || fail "tracer exited with $?"
+}
