@@ -4,15 +4,20 @@
 #                       zram as root)
 #   make bench-fs       zpoolfs beside tmpfs (fio) and zram (corpus memory, dd)
 #   make bench-cluster  cluster sizes beside zram + lz4 (memory, dd, fio random 4 KiB)
+#   make bench-tree     a source tree (linux-source-6.1) on tmpfs, ext4 on zram, zpoolfs:
+#                       untar, cold find, cold grep, cp, rm, parallel untar; memory;
+#                       requests per file (root; downloads the package once)
 # Knobs: BENCH_CORPUS_MIB=200 BENCH_ALLOC_ROUNDS=9 BENCH_THREADS=2
 #        BENCH_FS_MIB=256 BENCH_FIO_MIB=512 BENCH_FS_ROUNDS=5
+#        BENCH_TREE_ROUNDS=3 BENCH_TREE_DIRS= (e.g. "fs mm": a subset) BENCH_TREE_ZOPTS=
 
 BENCH_DIR := $(BUILD)/bench
 BENCH_PROGS := $(BENCH_DIR)/corpus $(BENCH_DIR)/alloc_bench $(BENCH_DIR)/zram_discard
 BENCH_ENV := BUILD=$(BUILD) BENCH_CORPUS_MIB=$(or $(BENCH_CORPUS_MIB),200) \
 	BENCH_ALLOC_ROUNDS=$(or $(BENCH_ALLOC_ROUNDS),9) BENCH_THREADS=$(or $(BENCH_THREADS),2) \
 	BENCH_FS_MIB=$(or $(BENCH_FS_MIB),256) BENCH_FIO_MIB=$(or $(BENCH_FIO_MIB),512) \
-	BENCH_FS_ROUNDS=$(or $(BENCH_FS_ROUNDS),5)
+	BENCH_FS_ROUNDS=$(or $(BENCH_FS_ROUNDS),5) BENCH_TREE_ROUNDS=$(or $(BENCH_TREE_ROUNDS),3) \
+	BENCH_TREE_DIRS="$(BENCH_TREE_DIRS)" BENCH_TREE_ZOPTS="$(BENCH_TREE_ZOPTS)"
 
 $(BENCH_DIR)/%.o: tools/bench/%.c tools/bench/corpus.h | $(DEPS_STAMP)
 	$(call msg,CC,$<)
@@ -29,7 +34,8 @@ bench-progs: $(BENCH_PROGS)
 bench: $(BENCH_PROGS)
 	$(Q)$(BENCH_ENV) bash tools/bench/alloc.sh
 	$(Q)$(BENCH_ENV) bash tools/bench/fs_bench.sh
-	$(Q)cat $(BENCH_DIR)/alloc.tsv $(BENCH_DIR)/fs.tsv > $(BENCH_DIR)/results.tsv
+	$(Q)$(BENCH_ENV) bash tools/bench/tree_bench.sh
+	$(Q)cat $(BENCH_DIR)/alloc.tsv $(BENCH_DIR)/fs.tsv $(BENCH_DIR)/tree.tsv > $(BENCH_DIR)/results.tsv
 	@echo "bench: machine-readable results in $(BENCH_DIR)/results.tsv"
 
 bench-alloc: $(BENCH_PROGS)
@@ -43,4 +49,7 @@ bench-fs: all $(BENCH_PROGS)
 bench-cluster: all $(BENCH_PROGS)
 	$(Q)BUILD=$(BUILD) bash tools/bench/cluster_bench.sh
 
-.PHONY: bench-progs bench-alloc bench-fs bench-cluster
+bench-tree: all
+	$(Q)$(BENCH_ENV) bash tools/bench/tree_bench.sh
+
+.PHONY: bench-progs bench-alloc bench-fs bench-cluster bench-tree
