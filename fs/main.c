@@ -109,7 +109,7 @@ static struct zfs_fs *fs_create(const struct zfs_options *opt)
 	fs->opt = *opt;
 	fs->owner = opt->uid;
 	fs->owner_gid = opt->gid;
-	fs->timeout = 1.0;
+	fs->timeout = opt->timeout;
 	fs->readahead_kib = opt->readahead_kib;
 	atomic_flag_clear(&fs->readahead_done);
 	atomic_init(&fs->next_ino, FUSE_ROOT_ID);

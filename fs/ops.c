@@ -11,6 +11,9 @@
  *  - ATOMIC_O_TRUNC: O_TRUNC comes with open, one request instead of two;
  *  - CACHE_SYMLINKS, PARALLEL_DIROPS: symlinks never change, and lookups in
  *    one directory may run in parallel (we lock per directory);
+ *  - entry, attribute and negative-entry timeouts (timeout=, default a
+ *    day): every change of the tree comes through the kernel, which updates
+ *    or invalidates what it cached itself (tmpfs has no timeouts at all);
  *  - not HANDLE_KILLPRIV: the kernel clears set-id bits on write, truncate
  *    and chown by sending us a mode change, exactly as tmpfs clears them;
  *  - not WRITEBACK_CACHE: with it a write would land in the page cache and

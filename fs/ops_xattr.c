@@ -12,8 +12,13 @@
  * the mode is not kept, as tmpfs drops it. Every change sets ctime.
  * user.zpool.stat is synthetic: on a regular file it reports the file's
  * storage (statsdir.c), is listed, and cannot be set or removed (EPERM).
+ * trusted.zpool.inode is synthetic too, on every inode, for root: the
+ * attributes the daemon holds, read past the kernel's caches (the test of
+ * cached attributes compares them with stat); it is not listed and cannot
+ * be set or removed.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
@@ -23,6 +28,7 @@
 #include "xattr.h"
 
 #define XATTR_VALUE_MAX 65536
+#define ZFS_INODE_XATTR "trusted.zpool.inode"
 
 static bool has_prefix(const char *name, const char *prefix)
 {
@@ -58,7 +64,29 @@ static int check_namespace(fuse_req_t req, const struct zfs_inode *in, const cha
 
 static bool is_stat_xattr(const struct zfs_inode *in, const char *name)
 {
-	return zfs_is_reg(in) && !strcmp(name, ZFS_STATS_XATTR);
+	return (zfs_is_reg(in) && !strcmp(name, ZFS_STATS_XATTR)) ||
+	       !strcmp(name, ZFS_INODE_XATTR);
+}
+
+/* trusted.zpool.inode: "ino= mode= nlink= uid= gid= rdev= size= blocks= atime= mtime= ctime=" */
+static size_t inode_xattr(const struct zfs_fs *fs, struct zfs_inode *in, char *buf, size_t size)
+{
+	struct stat st;
+	int n;
+
+	zfs_rdlock(in);
+	zfs_inode_stat(fs, in, &st);
+	zfs_unlock(in);
+	n = snprintf(buf, size,
+		     "ino=%llu mode=%o nlink=%llu uid=%u gid=%u rdev=%llu size=%lld blocks=%lld "
+		     "atime=%lld.%09ld mtime=%lld.%09ld ctime=%lld.%09ld",
+		     (unsigned long long)st.st_ino, (unsigned int)st.st_mode,
+		     (unsigned long long)st.st_nlink, (unsigned int)st.st_uid,
+		     (unsigned int)st.st_gid, (unsigned long long)st.st_rdev,
+		     (long long)st.st_size, (long long)st.st_blocks, (long long)st.st_atim.tv_sec,
+		     st.st_atim.tv_nsec, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+		     (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+	return n < 0 ? 0 : (size_t)n;
 }
 
 /* Store or drop an access ACL and take the mode from it. Context: inode write lock. */
@@ -150,6 +178,16 @@ void zfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t si
 	if (!in) {
 		reply_err(req, -ENOENT);
 		return;
+	}
+	if (!strcmp(name, ZFS_INODE_XATTR)) {
+		char buf[512];
+		size_t len = inode_xattr(fs, in, buf, sizeof(buf));
+
+		if (fuse_req_ctx(req)->uid != 0)
+			reply_err(req, -ENODATA);
+		else
+			reply_value(req, buf, len, size);
+		goto out;
 	}
 	if (is_stat_xattr(in, name) && !is_special(in)) {
 		char buf[512];

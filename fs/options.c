@@ -43,6 +43,7 @@ static const struct fuse_opt zfs_opt_spec[] = {
 	OPT("threads=%s", threads),
 	OPT("readahead=%s", readahead),
 	OPT("cluster=%s", cluster),
+	OPT("timeout=%s", timeout),
 	OPT("nostats", nostats),
 	OPT("compact_at=%s", compact_at),
 	OPT("nocompact", nocompact),
@@ -102,7 +103,7 @@ void zfs_opts_free(struct zfs_opt_strings *s)
 	char **strs[] = { &s->size,	  &s->nr_inodes, &s->mode,	&s->uid,
 			  &s->gid,	  &s->backend,	 &s->comp,	&s->comp_level,
 			  &s->mem_limit, &s->statsdir,	 &s->threads,	&s->readahead,
-			  &s->cluster, &s->compact_at };
+			  &s->cluster,	  &s->compact_at, &s->timeout };
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
@@ -328,6 +329,17 @@ int zfs_opts_check(const struct zfs_opt_strings *s, struct zfs_options *o)
 	o->nocompact = s->nocompact;
 	o->atime = (enum zfs_atime)s->atime;
 	o->nodiratime = s->nodiratime;
+	o->timeout = ZFS_DEFAULT_TIMEOUT;
+	if (s->timeout) {
+		char *end;
+
+		errno = 0;
+		o->timeout = strtod(s->timeout, &end);
+		if (errno || end == s->timeout || *end || !(o->timeout >= 0) ||
+		    o->timeout > 31536000.0)
+			return bad("timeout", s->timeout,
+				   "want seconds from 0 to 31536000 (a year)");
+	}
 	if (s->threads) {
 		if (parse_uint(s->threads, 1024, 10, &v) || v == 0)
 			return bad("threads", s->threads,
@@ -366,7 +378,10 @@ void zfs_opts_help(const char *prog)
 	       "                           this share of the pool (default %d), and under\n"
 	       "                           memory pressure\n"
 	       "    -o nocompact           no automatic compaction (.zpool/compact still works)\n"
-	       "    -o threads=N           at most N threads serve requests\n"
+	       "    -o threads=N           N threads serve requests\n"
+	       "    -o timeout=SECONDS     how long the kernel may trust names, attributes\n"
+	       "                           and absent names it was told (default 86400;\n"
+	       "                           0: ask every time)\n"
 	       "    -o readahead=BYTES     the kernel's readahead window (default 4m, as\n"
 	       "                           root; 0 keeps the kernel's 128k)\n"
 	       "    -o relatime|strictatime|noatime|nodiratime   when reads update access\n"

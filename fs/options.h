@@ -28,6 +28,7 @@ struct zfs_opt_strings {
 	char *readahead;
 	char *cluster;
 	char *compact_at;
+	char *timeout;
 	int nostats;
 	int nocompact;
 	int atime;			/* enum zfs_atime */
@@ -45,6 +46,7 @@ enum zfs_atime {
 
 #define ZFS_DEFAULT_CLUSTER_PAGES 4	/* cluster=16k: see docs/BENCHMARKS.md */
 #define ZFS_COMPACT_AT_DEFAULT 4	/* % of the pool freeable: see autocompact.c */
+#define ZFS_DEFAULT_TIMEOUT 86400.0	/* timeout=: the daemon is the only writer */
 
 /* Checked values. */
 struct zfs_options {
@@ -66,6 +68,7 @@ struct zfs_options {
 	unsigned int cluster_pages;	/* cluster=: 1 (page by page) .. 16, a power of two */
 	unsigned int compact_at;	/* compact when freeable >= this % of the pool */
 	bool nocompact;			/* no automatic compaction */
+	double timeout;			/* timeout=: entry, attribute, negative entry (s) */
 };
 
 /**

@@ -51,6 +51,9 @@ bad "threads=0" "$M" -o threads=0
 bad "threads=many" "$M" -o threads=many
 bad "readahead=3x" "$M" -o readahead=3x
 bad "readahead=2g" "$M" -o readahead=2g
+bad "timeout=-1" "$M" -o timeout=-1
+bad "timeout=soon" "$M" -o timeout=soon
+bad "timeout=1e12" "$M" -o timeout=1e12
 bad "mount point" -o size=1m
 bad "too many arguments" src "$M" extra
 bad "$WORK/missing" "$WORK/missing"
