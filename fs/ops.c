@@ -11,6 +11,11 @@
  *  - ATOMIC_O_TRUNC: O_TRUNC comes with open, one request instead of two;
  *  - CACHE_SYMLINKS, PARALLEL_DIROPS: symlinks never change, and lookups in
  *    one directory may run in parallel (we lock per directory);
+ *  - READDIRPLUS (AUTO: the kernel picks it when names will be looked up):
+ *    a listing carries the attributes, no LOOKUP per name afterwards;
+ *  - not NO_OPENDIR_SUPPORT: see ops_dir.c (the kernel would cache listings);
+ *  - no flush handler: close() has nothing to do here, libfuse answers
+ *    the first FLUSH with ENOSYS and the kernel sends no more;
  *  - entry, attribute and negative-entry timeouts (timeout=, default a
  *    day): every change of the tree comes through the kernel, which updates
  *    or invalidates what it cached itself (tmpfs has no timeouts at all);
@@ -27,7 +32,8 @@ static void zfs_op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	const unsigned int want = FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK |
 				  FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_CACHE_SYMLINKS |
-				  FUSE_CAP_PARALLEL_DIROPS;
+				  FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_READDIRPLUS |
+				  FUSE_CAP_READDIRPLUS_AUTO;
 
 	conn->want |= conn->capable & want;
 	conn->want &= ~(unsigned int)(FUSE_CAP_HANDLE_KILLPRIV | FUSE_CAP_WRITEBACK_CACHE);
@@ -52,11 +58,11 @@ const struct fuse_lowlevel_ops zfs_ops = {
 	.open = zfs_op_open,
 	.read = zfs_op_read,
 	.write = zfs_op_write,
-	.flush = zfs_op_flush,
 	.release = zfs_op_release,
 	.fsync = zfs_op_fsync,
 	.opendir = zfs_op_opendir,
 	.readdir = zfs_op_readdir,
+	.readdirplus = zfs_op_readdirplus,
 	.releasedir = zfs_op_releasedir,
 	.fsyncdir = zfs_op_fsyncdir,
 	.statfs = zfs_op_statfs,

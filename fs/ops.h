@@ -106,7 +106,6 @@ void zfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void zfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
 void zfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		  struct fuse_file_info *fi);
-void zfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void zfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void zfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 void zfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
@@ -116,6 +115,8 @@ void zfs_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct 
 void zfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void zfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi);
+void zfs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			struct fuse_file_info *fi);
 void zfs_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void zfs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 

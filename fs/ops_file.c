@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * ops_file.c - open files: open, read, write, flush, release, fsync,
- * fallocate, lseek (SEEK_DATA/SEEK_HOLE).
+ * ops_file.c - open files: open, read, write, release, fsync (no flush:
+ * see ops.c), fallocate, lseek (SEEK_DATA/SEEK_HOLE).
  *
  * Design: regular files carry no per-open state, only a tag in fh saying how
  * the open was granted (ops.h). Most opens go through the kernel's page
@@ -268,11 +268,6 @@ void zfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, 
 			fuse_reply_write(req, (size_t)n);
 	}
 	zfs_iput(fs, in);
-}
-
-void zfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	reply_err(req, 0);
 }
 
 void zfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
