@@ -21,9 +21,10 @@
  *    or invalidates what it cached itself (tmpfs has no timeouts at all);
  *  - not HANDLE_KILLPRIV: the kernel clears set-id bits on write, truncate
  *    and chown by sending us a mode change, exactly as tmpfs clears them;
- *  - not WRITEBACK_CACHE: with it a write would land in the page cache and
- *    fail (ENOSPC) only later at writeback, and st_blocks would lag; every
- *    write reaching the daemon keeps tmpfs's answers exact.
+ *  - WRITEBACK_CACHE only with -o writeback: with it a write lands in the
+ *    page cache and fails (ENOSPC) only later at writeback (close, fsync),
+ *    and st_blocks lags; by default every write reaching the daemon keeps
+ *    tmpfs's answers exact.
  * No locks here.
  */
 #include "ops.h"
@@ -34,9 +35,12 @@ static void zfs_op_init(void *userdata, struct fuse_conn_info *conn)
 				  FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_CACHE_SYMLINKS |
 				  FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_READDIRPLUS |
 				  FUSE_CAP_READDIRPLUS_AUTO;
+	struct zfs_fs *fs = userdata;
 
 	conn->want |= conn->capable & want;
 	conn->want &= ~(unsigned int)(FUSE_CAP_HANDLE_KILLPRIV | FUSE_CAP_WRITEBACK_CACHE);
+	if (fs->opt.writeback)
+		conn->want |= conn->capable & FUSE_CAP_WRITEBACK_CACHE;
 	conn->time_gran = 1;
 }
 

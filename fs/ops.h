@@ -65,7 +65,7 @@ void zfs_drop_name(struct zfs_fs *fs, struct zfs_inode *in, const struct timespe
  * direct_io), set @fi for it and count it; zfs_file_open_undo() uncounts it
  * when the reply could not be sent. Context: takes the inode's lock.
  */
-void zfs_file_open_mode(struct zfs_inode *in, struct fuse_file_info *fi);
+void zfs_file_open_mode(struct zfs_fs *fs, struct zfs_inode *in, struct fuse_file_info *fi);
 void zfs_file_open_undo(struct zfs_inode *in, const struct fuse_file_info *fi);
 
 /* ops_attr.c */

@@ -50,14 +50,16 @@ static mode_t setid_to_kill(mode_t mode)
 	return kill;
 }
 
-void zfs_file_open_mode(struct zfs_inode *in, struct fuse_file_info *fi)
+void zfs_file_open_mode(struct zfs_fs *fs, struct zfs_inode *in, struct fuse_file_info *fi)
 {
 	bool direct;
 
 	zfs_wrlock(in);
-	direct = in->file.direct_opens ||
-		 ((fi->flags & O_ACCMODE) == O_WRONLY && !in->file.cached_opens &&
-		  !setid_to_kill(in->mode));
+	/* with the writeback cache, writes are gathered in the page cache: never direct */
+	direct = !fs->opt.writeback &&
+		 (in->file.direct_opens ||
+		  ((fi->flags & O_ACCMODE) == O_WRONLY && !in->file.cached_opens &&
+		   !setid_to_kill(in->mode)));
 	if (direct)
 		in->file.direct_opens++;
 	else
@@ -163,7 +165,7 @@ void zfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		if (err)
 			goto out;
 	}
-	zfs_file_open_mode(in, fi);
+	zfs_file_open_mode(fs, in, fi);
 out:
 	if (err) {
 		reply_err(req, err);

@@ -342,7 +342,7 @@ void zfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t m
 		reply_err(req, err);
 		return;
 	}
-	zfs_file_open_mode(in, fi);
+	zfs_file_open_mode(req_fs(req), in, fi);
 	zfs_fill_entry(fs, in, &e);
 	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
 		/* The open was interrupted: no release will come for it. */

@@ -47,6 +47,7 @@ static const struct fuse_opt zfs_opt_spec[] = {
 	OPT("nostats", nostats),
 	OPT("compact_at=%s", compact_at),
 	OPT("nocompact", nocompact),
+	OPT("writeback", writeback),
 	FUSE_OPT_KEY("noatime", KEY_NOATIME),
 	FUSE_OPT_KEY("atime", KEY_ATIME),
 	FUSE_OPT_KEY("strictatime", KEY_STRICTATIME),
@@ -329,6 +330,7 @@ int zfs_opts_check(const struct zfs_opt_strings *s, struct zfs_options *o)
 	o->nocompact = s->nocompact;
 	o->atime = (enum zfs_atime)s->atime;
 	o->nodiratime = s->nodiratime;
+	o->writeback = s->writeback;
 	o->timeout = ZFS_DEFAULT_TIMEOUT;
 	if (s->timeout) {
 		char *end;
@@ -379,6 +381,9 @@ void zfs_opts_help(const char *prog)
 	       "                           memory pressure\n"
 	       "    -o nocompact           no automatic compaction (.zpool/compact still works)\n"
 	       "    -o threads=N           N threads serve requests\n"
+	       "    -o writeback           gather writes in the kernel's page cache: fewer,\n"
+	       "                           larger writes, but ENOSPC shows at close or\n"
+	       "                           fsync and st_blocks lags until written back\n"
 	       "    -o timeout=SECONDS     how long the kernel may trust names, attributes\n"
 	       "                           and absent names it was told (default 86400;\n"
 	       "                           0: ask every time)\n"

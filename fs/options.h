@@ -31,6 +31,7 @@ struct zfs_opt_strings {
 	char *timeout;
 	int nostats;
 	int nocompact;
+	int writeback;
 	int atime;			/* enum zfs_atime */
 	int nodiratime;
 	int show_help;
@@ -69,6 +70,7 @@ struct zfs_options {
 	unsigned int compact_at;	/* compact when freeable >= this % of the pool */
 	bool nocompact;			/* no automatic compaction */
 	double timeout;			/* timeout=: entry, attribute, negative entry (s) */
+	bool writeback;			/* the kernel's writeback cache (see ops.c) */
 };
 
 /**
