@@ -4,6 +4,7 @@
 #                       zram as root)
 #   make bench-fs       zpoolfs beside tmpfs (fio) and zram (corpus memory, dd)
 #   make bench-cluster  cluster sizes beside zram + lz4 (memory, dd, fio random 4 KiB)
+#   make bench-rtt      one FUSE round trip (GETATTR, create+unlink) by request-loop setting
 #   make bench-tree     a source tree (linux-source-6.1) on tmpfs, ext4 on zram, zpoolfs:
 #                       untar, cold find, cold grep, cp, rm, parallel untar; memory;
 #                       requests per file (root; downloads the package once)
@@ -12,7 +13,8 @@
 #        BENCH_TREE_ROUNDS=3 BENCH_TREE_DIRS= (e.g. "fs mm": a subset) BENCH_TREE_ZOPTS=
 
 BENCH_DIR := $(BUILD)/bench
-BENCH_PROGS := $(BENCH_DIR)/corpus $(BENCH_DIR)/alloc_bench $(BENCH_DIR)/zram_discard
+BENCH_PROGS := $(BENCH_DIR)/corpus $(BENCH_DIR)/alloc_bench $(BENCH_DIR)/zram_discard \
+	$(BENCH_DIR)/rtt
 BENCH_ENV := BUILD=$(BUILD) BENCH_CORPUS_MIB=$(or $(BENCH_CORPUS_MIB),200) \
 	BENCH_ALLOC_ROUNDS=$(or $(BENCH_ALLOC_ROUNDS),9) BENCH_THREADS=$(or $(BENCH_THREADS),2) \
 	BENCH_FS_MIB=$(or $(BENCH_FS_MIB),256) BENCH_FIO_MIB=$(or $(BENCH_FIO_MIB),512) \
@@ -34,8 +36,10 @@ bench-progs: $(BENCH_PROGS)
 bench: $(BENCH_PROGS)
 	$(Q)$(BENCH_ENV) bash tools/bench/alloc.sh
 	$(Q)$(BENCH_ENV) bash tools/bench/fs_bench.sh
+	$(Q)$(BENCH_ENV) bash tools/bench/rtt.sh
 	$(Q)$(BENCH_ENV) bash tools/bench/tree_bench.sh
-	$(Q)cat $(BENCH_DIR)/alloc.tsv $(BENCH_DIR)/fs.tsv $(BENCH_DIR)/tree.tsv > $(BENCH_DIR)/results.tsv
+	$(Q)cat $(BENCH_DIR)/alloc.tsv $(BENCH_DIR)/fs.tsv $(BENCH_DIR)/rtt.tsv $(BENCH_DIR)/tree.tsv \
+		> $(BENCH_DIR)/results.tsv
 	@echo "bench: machine-readable results in $(BENCH_DIR)/results.tsv"
 
 bench-alloc: $(BENCH_PROGS)
@@ -49,7 +53,10 @@ bench-fs: all $(BENCH_PROGS)
 bench-cluster: all $(BENCH_PROGS)
 	$(Q)BUILD=$(BUILD) bash tools/bench/cluster_bench.sh
 
+bench-rtt: all $(BENCH_PROGS)
+	$(Q)$(BENCH_ENV) bash tools/bench/rtt.sh
+
 bench-tree: all
 	$(Q)$(BENCH_ENV) bash tools/bench/tree_bench.sh
 
-.PHONY: bench-progs bench-alloc bench-fs bench-cluster bench-tree
+.PHONY: bench-progs bench-alloc bench-fs bench-cluster bench-tree bench-rtt

@@ -13,6 +13,9 @@
 #   BENCH_TREE_PAR=fs         the subtree extracted by the parallel step
 #   BENCH_TREE_FS="tmpfs ext4 zpoolfs"   which filesystems
 #   BENCH_TREE_ZOPTS=...      extra zpoolfs -o options (lever trials)
+#   BENCH_TREE_BASE=PATH      another zpoolfs binary (an earlier build), measured as the
+#                             filesystem "zbase" when BENCH_TREE_FS names it: before and
+#                             after a change in the same run
 #   BENCH_TREE_CACHE=/var/cache/zpoolfs/tree   where the package and the plain tar live
 #
 # The tree comes from the Debian package linux-source-6.1 (apt-get download, once),
@@ -189,9 +192,10 @@ mount_fs() {
 		mkfs.ext4 -q -O ^has_journal "/dev/$zdev"
 		mount "/dev/$zdev" "$mnt"
 		;;
-	zpoolfs)
-		# shellcheck disable=SC2086
-		"$BUILD/zpoolfs" "$mnt" -f -o size=8g${ZOPTS:+,$ZOPTS} >"$work/zpoolfs.log" 2>&1 &
+	zpoolfs | zbase)
+		bin=$BUILD/zpoolfs
+		[ "$1" = zbase ] && bin=${BENCH_TREE_BASE:?BENCH_TREE_BASE names the zbase binary}
+		"$bin" "$mnt" -f -o size=8g${ZOPTS:+,$ZOPTS} >"$work/zpoolfs.log" 2>&1 &
 		zpid=$!
 		for ((i = 0; i < 200; i++)); do
 			grep -q " $mnt fuse" /proc/mounts && return 0
@@ -222,13 +226,13 @@ memory() {
 		sync
 		awk '{ print $3 }' "/sys/block/$zdev/mm_stat"
 		;;
-	zpoolfs)
+	zpoolfs | zbase)
 		used=$(awk '{ print $3 }' "$mnt/.zpool/mm_stat")
 		rss=$(($(awk '/^VmRSS:/ { print $2 }' "/proc/$zpid/status") * 1024))
 		beyond=$((rss - used))
-		printf 'tree\tmem_pool\tzpoolfs\t%s\t%d\tbytes\n' "$2" "$used" >>"$res"
-		printf 'tree\tmem_beyond_pool\tzpoolfs\t%s\t%d\tbytes\n' "$2" "$beyond" >>"$res"
-		printf 'tree\tmem_beyond_per_inode\tzpoolfs\t%s\t%d\tbytes\n' "$2" \
+		printf 'tree\tmem_pool\t%s\t%s\t%d\tbytes\n' "$1" "$2" "$used" >>"$res"
+		printf 'tree\tmem_beyond_pool\t%s\t%s\t%d\tbytes\n' "$1" "$2" "$beyond" >>"$res"
+		printf 'tree\tmem_beyond_per_inode\t%s\t%s\t%d\tbytes\n' "$1" "$2" \
 			$((beyond / (NFILES + NDIRS))) >>"$res"
 		echo "$rss"
 		;;
@@ -258,7 +262,7 @@ timed() {
 	printf 'tree\t%s\t%s\t%s\t%s\ts\n' "$step" "$fs" "$round" "$secs" >>"$res"
 	if [ -n "$zpid" ]; then
 		after=$(reqsnap)
-		awk -v step="$step" -v round="$round" -v files="$files" -v res="$res" \
+		awk -v step="$step" -v fs="$fs" -v round="$round" -v files="$files" -v res="$res" \
 		    -v rlog="$reqlog" -v b="$before" -v a="$after" 'BEGIN {
 			n = split(b, bl, "\n"); for (i = 1; i <= n; i++) { split(bl[i], f, " "); was[f[1]] = f[2] }
 			n = split(a, al, "\n"); line = ""
@@ -267,10 +271,10 @@ timed() {
 				if (f[1] == "" || d <= 0) continue
 				tot += d; line = line sprintf(" %s=%d", f[1], d)
 			}
-			printf "tree\treq_per_file_%s\tzpoolfs\t%s\t%.3f\treq/file\n", step, round,
+			printf "tree\treq_per_file_%s\t%s\t%s\t%.3f\treq/file\n", step, fs, round,
 				tot / files >> res
-			printf "round %s %-7s %8d requests (%.2f per file):%s\n", round, step, tot,
-				tot / files, line >> rlog
+			printf "round %s %-7s %-7s %8d requests (%.2f per file):%s\n", round, fs, step,
+				tot, tot / files, line >> rlog
 		}'
 	fi
 }
@@ -332,21 +336,28 @@ function median(key,   n, i, j, v, t) {
 $1 == "tree" && $6 != "-" { key = $2 SUBSEP $3; cnt[key]++; val[key, cnt[key]] = $5 }
 END {
 	nfs = split(fslist, fss, " ")
-	printf "\n%-7s", "step (s)"
-	for (i = 1; i <= nfs; i++) printf " %22s", fss[i]
-	printf " %10s %10s\n", "zpool/ext4", "req/file"
+	nz = 0
+	for (i = 1; i <= nfs; i++) if (fss[i] == "zpoolfs" || fss[i] == "zbase") zs[++nz] = fss[i]
+	printf "\n%-8s", "step (s)"
+	for (i = 1; i <= nfs; i++) printf " %20s", fss[i] " (min-max)"
+	for (i = 1; i <= nz; i++) printf " %12s %9s", zs[i] "/ext4", "req/file"
+	printf "\n"
 	split("untar find grep cp rm par1 par4", steps, " ")
 	for (s = 1; s <= 7; s++) {
 		st = steps[s]; printf "%-8s", st
 		for (i = 1; i <= nfs; i++) {
 			m = median(st SUBSEP fss[i]); med[st, fss[i]] = m
-			if (m < 0) printf " %22s", "-"
-			else printf " %8.2f (%5.2f-%5.2f)", m, lo[st SUBSEP fss[i]], hi[st SUBSEP fss[i]]
+			if (m < 0) printf " %20s", "-"
+			else printf " %6.2f (%5.2f-%5.2f)", m, lo[st SUBSEP fss[i]], hi[st SUBSEP fss[i]]
 		}
-		z = med[st, "zpoolfs"]; e = med[st, "ext4"]
-		printf " %10s", (z > 0 && e > 0) ? sprintf("%.2fx", z / e) : "-"
-		rq = median("req_per_file_" st SUBSEP "zpoolfs")
-		printf " %10s\n", (rq >= 0) ? sprintf("%.2f", rq) : "-"
+		e = med[st, "ext4"]
+		for (i = 1; i <= nz; i++) {
+			z = med[st, zs[i]]
+			printf " %12s", (z > 0 && e > 0) ? sprintf("%.2fx", z / e) : "-"
+			rq = median("req_per_file_" st SUBSEP zs[i])
+			printf " %9s", (rq >= 0) ? sprintf("%.2f", rq) : "-"
+		}
+		printf "\n"
 	}
 	for (i = 1; i <= nfs; i++) {
 		f = fss[i]; t1 = med["par1", f]; t4 = med["par4", f]
@@ -359,9 +370,11 @@ END {
 		if (m >= 0) printf "  %s %.0f", fss[i], m / 1048576
 	}
 	printf "\n"
-	p = median("mem_pool" SUBSEP "zpoolfs"); b = median("mem_beyond_pool" SUBSEP "zpoolfs")
-	if (p >= 0)
-		printf "zpoolfs: pool %.0f MiB + daemon beyond the pool %.1f MiB = %.0f bytes per inode (%d inodes)\n",
-			p / 1048576, b / 1048576, b / (nf + nd), nf + nd
+	for (i = 1; i <= nz; i++) {
+		p = median("mem_pool" SUBSEP zs[i]); b = median("mem_beyond_pool" SUBSEP zs[i])
+		if (p >= 0)
+			printf "%s: pool %.0f MiB + daemon beyond the pool %.1f MiB = %.0f bytes per inode (%d inodes)\n",
+				zs[i], p / 1048576, b / 1048576, b / (nf + nd), nf + nd
+	}
 }' "$res"
 echo "tree: results in $res, requests by opcode in $reqlog"
