@@ -134,13 +134,19 @@ mkdir -p "$mnt"
 zdev=
 zpid=
 
+zdevs_stuck=
+
 zram_new() {
 	local n
+	if [ -n "$zdev" ] && ! reset_zram; then
+		# still held: leave it for the exit, go on with a new one
+		zdevs_stuck="$zdevs_stuck $zdev"
+		zdev=
+	fi
 	if [ -z "$zdev" ]; then
 		n=$(cat /sys/class/zram-control/hot_add)
 		zdev=zram$n
 	fi
-	reset_zram
 	echo lz4 >"/sys/block/$zdev/comp_algorithm"
 	echo 8G >"/sys/block/$zdev/disksize"
 }
@@ -148,11 +154,11 @@ zram_new() {
 reset_zram() {
 	local i
 	[ -n "$zdev" ] || return 0
-	for i in 1 2 3 4 5 6 7 8 9 10; do
+	for ((i = 0; i < 50; i++)); do
 		echo 1 >"/sys/block/$zdev/reset" 2>/dev/null && return 0
-		sleep 0.3	# udev may still hold it
+		sleep 0.2	# udev may still hold it
 	done
-	echo "tree: could not reset /dev/$zdev" >&2
+	echo "tree: could not reset /dev/$zdev yet" >&2
 	return 1
 }
 
@@ -170,10 +176,11 @@ unmount_all() {
 
 cleanup() {
 	unmount_all
-	if [ -n "$zdev" ]; then
+	for zdev in $zdev $zdevs_stuck; do
 		reset_zram || true
-		echo "${zdev#zram}" >/sys/class/zram-control/hot_remove 2>/dev/null || true
-	fi
+		echo "${zdev#zram}" >/sys/class/zram-control/hot_remove 2>/dev/null ||
+			echo "tree: could not remove /dev/$zdev" >&2
+	done
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -211,7 +218,7 @@ mount_fs() {
 
 umount_fs() {
 	unmount_all
-	[ "$1" = ext4 ] && reset_zram
+	[ "$1" = ext4 ] && sync	# the device is reset before its next use
 	return 0
 }
 
