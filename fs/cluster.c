@@ -100,16 +100,12 @@ static void free_chain(struct zfs_fs *fs, struct zfs_piece *p, unsigned int n)
 		zpool_free(fs->pool, p->h[i]);
 }
 
-/* A piece holding @clen bytes from @cbuf in a new chain. Return: 0, -ENOMEM, -ENOSPC. */
-static int store_piece(struct zfs_fs *fs, const char *cbuf, size_t clen, unsigned int npages,
-		       struct zfs_piece **out)
+struct zfs_piece *zfs_piece_alloc(unsigned int npages, unsigned int nobj, size_t clen)
 {
-	unsigned int nobj = chain_len(fs, clen), i;
 	struct zfs_piece *p = malloc(sizeof(*p) + nobj * sizeof(p->h[0]));
-	int err = 0;
 
 	if (!p)
-		return -ENOMEM;
+		return NULL;
 	atomic_init(&p->refs, 0);
 	atomic_init(&p->live, 0);
 	atomic_init(&p->flags, 0);
@@ -119,6 +115,19 @@ static int store_piece(struct zfs_fs *fs, const char *cbuf, size_t clen, unsigne
 	p->spare = 0;
 	p->clen = (uint32_t)clen;
 	p->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
+	return p;
+}
+
+/* A piece holding @clen bytes from @cbuf in a new chain. Return: 0, -ENOMEM, -ENOSPC. */
+static int store_piece(struct zfs_fs *fs, const char *cbuf, size_t clen, unsigned int npages,
+		       struct zfs_piece **out)
+{
+	unsigned int nobj = chain_len(fs, clen), i;
+	struct zfs_piece *p = zfs_piece_alloc(npages, nobj, clen);
+	int err = 0;
+
+	if (!p)
+		return -ENOMEM;
 	for (i = 0; i < nobj; i++) {
 		size_t len = obj_len(fs, p, i);
 		void *dst;
@@ -243,7 +252,7 @@ int zfs_piece_copy_out(struct zfs_fs *fs, const struct zfs_piece *p, void *dst)
 int zfs_piece_decode(struct zfs_fs *fs, const struct zfs_piece *p, unsigned int slot, void *dst)
 {
 	char *big, *pages;
-	int err;
+	int err = 0;
 
 	if (slot >= p->npages)
 		return -EIO;
@@ -258,7 +267,11 @@ int zfs_piece_decode(struct zfs_fs *fs, const struct zfs_piece *p, unsigned int 
 		zfs_piece_copy_out(fs, p, big);
 		if (atomic_load_explicit(&p->flags, memory_order_relaxed) & ZFS_PTE_PRIO_MASK)
 			c = &fs->recomp;
-		err = zfs_decompress_buf(c, big, p->clen, pages, (size_t)p->npages * PAGE);
+		if (p->clen == (size_t)p->npages * PAGE)	/* a raw page shared (share.c) */
+			memcpy(pages, big, p->clen);
+		else
+			err = zfs_decompress_buf(c, big, p->clen, pages,
+						 (size_t)p->npages * PAGE);
 		if (err) {
 			zfs_count_add(&fs->counters, failed_reads, 1);
 			return err;

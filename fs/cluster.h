@@ -37,7 +37,7 @@ struct zfs_piece {
 	atomic_uint refs;	/* holders: entries (published or not), the dedup index */
 	atomic_uint live;	/* published entries; the piece's bytes are counted while > 0 */
 	atomic_uint flags;	/* ZFS_PTE_IDLE, ZFS_PTE_INCOMP, ZFS_PTE_PRIO_* for the whole piece */
-	uint8_t npages;		/* pages compressed together: 2..ZFS_CLUSTER_MAX_PAGES */
+	uint8_t npages;		/* pages compressed together: 1..ZFS_CLUSTER_MAX_PAGES */
 	uint8_t nobj;		/* pool objects in the chain */
 	uint16_t spare;
 	uint32_t id;		/* unique while alive: keys the threads' decode caches */
@@ -62,6 +62,15 @@ int zfs_cluster_init(struct zfs_fs *fs);
  * @out is all holes. Context: no lock; the thread's compressor and buffers.
  */
 int zfs_cluster_encode(struct zfs_fs *fs, const void *src, unsigned int n, struct zfs_pte *out);
+
+/**
+ * zfs_piece_alloc - a descriptor for @npages pages in @nobj chained objects
+ * holding @clen bytes, with a fresh id and no reference yet; the caller
+ * fills h[]. clen == npages * 4096 means the pages are kept raw (only a
+ * single HUGE page made shareable, share.c; a cluster always compresses).
+ * Return: the piece, or NULL (ENOMEM).
+ */
+struct zfs_piece *zfs_piece_alloc(unsigned int npages, unsigned int nobj, size_t clen);
 
 /**
  * zfs_piece_decode - the page in @slot of @p into @dst (4096 bytes, any

@@ -27,6 +27,8 @@ FS_TESTS += tests/fs/test_basic.sh tests/fs/test_badopts.sh tests/fs/test_mount.
 	tests/fs/test_direct.sh tests/fs/test_odirect.sh tests/fs/test_rss.sh \
 	tests/fs/test_requests.sh tests/fs/test_autocompact.sh tests/fs/test_cluster.sh \
 	tests/fs/test_attrcache.sh tests/fs/test_writeback.sh
+# copy_file_range sharing (fs/share.c)
+FS_TESTS += tests/fs/test_share.sh
 
 # The statistics files' tests (tests/fs/test_stats*.sh) are listed here:
 FS_TESTS += $(sort $(wildcard tests/fs/test_stats*.sh))

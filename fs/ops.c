@@ -3,7 +3,8 @@
  * ops.c - the fuse_lowlevel_ops table and the connection's capabilities.
  *
  * Design: the handlers live in ops_namei.c (names), ops_attr.c (attributes),
- * ops_file.c (open files), ops_dir.c (listing) and ops_xattr.c; this file
+ * ops_file.c (open files), ops_copy.c (copy_file_range), ops_dir.c (listing)
+ * and ops_xattr.c; this file
  * only wires them up and negotiates what the kernel does for us:
  *  - POSIX_ACL: the kernel enforces ACLs, we store them (implies
  *    default_permissions, which the mount asks for anyway);
@@ -77,4 +78,5 @@ const struct fuse_lowlevel_ops zfs_ops = {
 	.create = zfs_op_create,
 	.fallocate = zfs_op_fallocate,
 	.lseek = zfs_op_lseek,
+	.copy_file_range = zfs_op_copy_file_range,
 };

@@ -69,11 +69,15 @@
  *   republish leaves the old entry in place, so nothing is ever lost.
  *
  * Accounting: a page is counted in pages_stored (and st_blocks, size=) while
- * it is published. Bytes: a COMP/HUGE entry counts its length while
- * published; a piece counts its clen in compr_data_size and the file's
- * stored bytes from its first live entry to its last, i.e. while any page
- * of it is visible: its stale pages (overwritten or punched) keep costing
- * until the piece goes, and zfs_cluster_tidy() bounds that to half.
+ * it is published, in every file that shows it (a shared page too: tmpfs's
+ * and du's view). Bytes: a COMP/HUGE entry counts its length while
+ * published; a piece counts its clen in compr_data_size once, from its first
+ * live entry to its last in any file, i.e. while any page of it is visible:
+ * its stale pages (overwritten or punched) keep costing until the piece
+ * goes, and zfs_cluster_tidy() bounds that to half. A file's stored bytes
+ * count, for each of its PIECE entries, that slot's share of clen, so a
+ * piece shown by several files (share.c) is charged to each of them and
+ * the accounting of one file never depends on another's.
  *
  * Encoding a page: same-filled? -> SAME. Else compress with the thread's
  * context (compress.c) into a scratch buffer, zpool_malloc, map WO, copy,
@@ -360,36 +364,87 @@ void zfs_page_release(struct zfs_fs *fs, const struct zfs_pte *e)
 	}
 }
 
+/* Stale pages of a piece with @live published entries (none once it has gone). */
+static unsigned long piece_stale(const struct zfs_piece *p, unsigned int live)
+{
+	return live && live < p->npages ? p->npages - live : 0;
+}
+
+/* Entries beyond the piece's own pages: pages that cost no pool memory of their own. */
+static unsigned long piece_shared(const struct zfs_piece *p, unsigned int live)
+{
+	return live > p->npages ? live - p->npages : 0;
+}
+
+/* The compressed bytes those entries would have cost stored on their own. */
+static unsigned long piece_saved(const struct zfs_piece *p, unsigned int live)
+{
+	return piece_shared(p, live) * p->clen / p->npages;
+}
+
+/* Slot @slot's share of the piece's bytes (the shares of all slots sum to clen). */
+static unsigned long slot_bytes(const struct zfs_piece *p, unsigned int slot)
+{
+	return (unsigned long)p->clen * (slot + 1) / p->npages -
+	       (unsigned long)p->clen * slot / p->npages;
+}
+
+static void gauge_move(atomic_ulong *g, unsigned long from, unsigned long to)
+{
+	if (to > from)
+		atomic_fetch_add_explicit(g, to - from, memory_order_relaxed);
+	else if (from > to)
+		atomic_fetch_sub_explicit(g, from - to, memory_order_relaxed);
+}
+
 /*
- * A page of a piece published (+1) or unpublished (-1): the piece's bytes
- * count from its first live page to its last. Return: the bytes to count.
+ * A page of a piece published (+1) or unpublished (-1), in any file: the
+ * piece's bytes count in compr_data_size once, from its first live page to
+ * its last; its pages beyond npages are shared (share.c, dedup.c). A one-page
+ * piece (a single page made shareable) is not a cluster; a raw one counts as
+ * a huge page, once. Return: the bytes to count in compr_data_size.
  */
 static unsigned long account_piece(struct zfs_counters *c, struct zfs_piece *p, int sign)
 {
-	unsigned long bytes = 0;
+	unsigned int was, now;
 
 	if (sign > 0) {
-		zfs_count_add(c, cluster_pages, 1);
-		if (atomic_fetch_add_explicit(&p->live, 1, memory_order_relaxed) == 0) {
+		was = atomic_fetch_add_explicit(&p->live, 1, memory_order_relaxed);
+		now = was + 1;
+	} else {
+		was = atomic_fetch_sub_explicit(&p->live, 1, memory_order_relaxed);
+		now = was - 1;
+	}
+	if (p->npages > 1) {
+		if (sign > 0)
+			zfs_count_add(c, cluster_pages, 1);
+		else
+			zfs_count_sub(c, cluster_pages, 1);
+		gauge_move(&c->cluster_stale_pages, piece_stale(p, was), piece_stale(p, now));
+	}
+	if (was > p->npages || now > p->npages) {
+		gauge_move(&c->shared_pages, piece_shared(p, was), piece_shared(p, now));
+		gauge_move(&c->shared_bytes_saved, piece_saved(p, was), piece_saved(p, now));
+	}
+	if (was && now)
+		return 0;
+	/* The piece's first page appears or its last one goes. */
+	if (p->npages > 1) {
+		if (sign > 0) {
 			zfs_count_add(c, clusters, 1);
 			zfs_count_add(c, cluster_objects, p->nobj);
-			zfs_count_add(c, cluster_stale_pages, p->npages - 1U);
-			bytes = p->clen;
 		} else {
-			zfs_count_sub(c, cluster_stale_pages, 1);
-		}
-	} else {
-		zfs_count_sub(c, cluster_pages, 1);
-		if (atomic_fetch_sub_explicit(&p->live, 1, memory_order_relaxed) == 1) {
 			zfs_count_sub(c, clusters, 1);
 			zfs_count_sub(c, cluster_objects, p->nobj);
-			zfs_count_sub(c, cluster_stale_pages, p->npages - 1U);
-			bytes = p->clen;
-		} else {
-			zfs_count_add(c, cluster_stale_pages, 1);
 		}
+	} else if (p->clen == ZFS_PAGE_SIZE) {
+		/* Only an existing HUGE page becomes such a piece: not new to huge_pages_since. */
+		if (sign > 0)
+			zfs_count_add(c, huge_pages, 1);
+		else
+			zfs_count_sub(c, huge_pages, 1);
 	}
-	return bytes;
+	return p->clen;
 }
 
 /* Count a published (+1) or unpublished (-1) entry in the inode and the fs. */
@@ -397,7 +452,7 @@ void zfs_page_account(struct zfs_fs *fs, struct zfs_inode *in, const struct zfs_
 {
 	struct zfs_counters *c = &fs->counters;
 	struct zfs_file *f = &in->file;
-	unsigned long bytes = 0;
+	unsigned long bytes = 0, pool_bytes = ~0UL;
 
 	switch (zfs_pte_kind(e)) {
 	case ZFS_PTE_HOLE:
@@ -412,9 +467,16 @@ void zfs_page_account(struct zfs_fs *fs, struct zfs_inode *in, const struct zfs_
 	case ZFS_PTE_COMP:
 		bytes = zfs_pte_len(e);
 		break;
-	case ZFS_PTE_PIECE:
-		bytes = account_piece(c, (struct zfs_piece *)e->val, sign);
+	case ZFS_PTE_PIECE: {
+		struct zfs_piece *p = (struct zfs_piece *)e->val;
+
+		pool_bytes = account_piece(c, p, sign);
+		/* The file is charged its pages' shares, whoever else shows them. */
+		bytes = slot_bytes(p, zfs_pte_slot(e));
+		if (p->npages == 1 && p->clen == PAGE)
+			f->pages_huge += sign;
 		break;
+	}
 	case ZFS_PTE_BACKED:
 		break;
 	case ZFS_PTE_HUGE:
@@ -428,15 +490,17 @@ void zfs_page_account(struct zfs_fs *fs, struct zfs_inode *in, const struct zfs_
 		}
 		break;
 	}
+	if (pool_bytes == ~0UL)
+		pool_bytes = bytes;
 	f->pages += sign;
 	if (sign > 0) {
 		f->stored_bytes += bytes;
 		zfs_count_add(c, pages_stored, 1);
-		zfs_count_add(c, compr_data_size, bytes);
+		zfs_count_add(c, compr_data_size, pool_bytes);
 	} else {
 		f->stored_bytes -= bytes;
 		zfs_count_sub(c, pages_stored, 1);
-		zfs_count_sub(c, compr_data_size, bytes);
+		zfs_count_sub(c, compr_data_size, pool_bytes);
 	}
 }
 

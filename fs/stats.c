@@ -719,9 +719,10 @@ size_t zfs_stats_file_xattr(const struct zfs_file_usage *u, char *buf, size_t si
 
 	fmt_ratio(ratio, sizeof(ratio), u->logical_bytes, u->stored_bytes);
 	n = snprintf(tmp, sizeof(tmp),
-		     "logical=%lu stored=%lu compressed=%lu same=%lu huge=%lu holes=%lu ratio=%s",
+		     "logical=%lu stored=%lu compressed=%lu same=%lu huge=%lu holes=%lu ratio=%s"
+		     " shared=%lu",
 		     u->logical_bytes, u->stored_bytes, u->pages_compressed, u->pages_same,
-		     u->pages_huge, u->pages_hole, ratio);
+		     u->pages_huge, u->pages_hole, ratio, u->shared_bytes);
 	if (n < 0)
 		return 0;
 	if (buf && size)

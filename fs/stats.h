@@ -51,6 +51,7 @@ struct zfs_file_usage {
 	unsigned long pages_same;
 	unsigned long pages_huge;
 	unsigned long pages_hole;	/* pages inside st_size not stored */
+	unsigned long shared_bytes;	/* its pages whose stored data others show too */
 };
 
 /* Names of the files in the stats directory of a zsmalloc pool, NULL-terminated. */

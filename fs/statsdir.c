@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "share.h"
 #include "stats.h"
 
 /*
@@ -208,6 +209,7 @@ size_t zfs_stats_usage_xattr(struct zfs_inode *in, char *buf, size_t size)
 		in_size = idx + 1;
 	}
 	in_size = (in->size + ZFS_PAGE_SIZE - 1) >> ZFS_PAGE_SHIFT;
+	u.shared_bytes = zfs_share_file_bytes(in);
 	u.logical_bytes = in->size;
 	u.stored_bytes = in->file.stored_bytes;
 	u.pages_same = in->file.pages_same;

@@ -35,7 +35,7 @@ fill "$MNT/open" 2 same
 chmod 666 "$MNT/open"
 fill "$MNT/closed" 2 same
 chmod 600 "$MNT/closed"
-want="logical=8192 stored=0 compressed=0 same=2 huge=0 holes=0 ratio=inf"
+want="logical=8192 stored=0 compressed=0 same=2 huge=0 holes=0 ratio=inf shared=0"
 got=$(as_nobody getfattr --absolute-names --only-values -n user.zpool.stat "$MNT/open") ||
 	fail "nobody cannot read the xattr of a readable file"
 assert_eq "$got" "$want" "nobody reads the xattr of a readable file"

@@ -129,9 +129,9 @@ run_backend() {
 
 	# Each file's own account.
 	assert_eq "$(zstat "$MNT/same")" "logical=$((SAME * 4096)) stored=0 compressed=0\
- same=$SAME huge=0 holes=0 ratio=inf" "user.zpool.stat of same"
+ same=$SAME huge=0 holes=0 ratio=inf shared=0" "user.zpool.stat of same"
 	assert_eq "$(zstat "$MNT/rand")" "logical=$((RAND * 4096)) stored=$((RAND * 4096))\
- compressed=0 same=0 huge=$RAND holes=0 ratio=1.00" "user.zpool.stat of rand"
+ compressed=0 same=0 huge=$RAND holes=0 ratio=1.00 shared=0" "user.zpool.stat of rand"
 	assert_eq "$(xattr "$MNT/corpus" stored)" "$corpus_lz4" "corpus stored"
 	assert_eq "$(xattr "$MNT/corpus" compressed)" $CORPUS "corpus compressed"
 	assert_eq "$(xattr "$MNT/corpus" logical)" $((CORPUS * 4096)) "corpus logical"

@@ -651,8 +651,9 @@ static void test_compact_accounting(void **state)
 
 static void test_xattr(void **state)
 {
-	struct zfs_file_usage u = { 8192, 123, 1, 1, 0, 0 };
-	const char *want = "logical=8192 stored=123 compressed=1 same=1 huge=0 holes=0 ratio=66.60";
+	struct zfs_file_usage u = { 8192, 123, 1, 1, 0, 0, 4096 };
+	const char *want = "logical=8192 stored=123 compressed=1 same=1 huge=0 holes=0 ratio=66.60"
+			   " shared=4096";
 	char buf[256];
 	size_t n;
 
@@ -670,24 +671,24 @@ static void test_xattr(void **state)
 	assert_int_equal(zfs_stats_file_xattr(&u, NULL, 0), strlen(want));
 
 	/* Nothing stored but data there (same-filled, holes): infinite ratio. */
-	u = (struct zfs_file_usage){ 3 * 4096, 0, 0, 2, 0, 1 };
+	u = (struct zfs_file_usage){ 3 * 4096, 0, 0, 2, 0, 1, 0 };
 	n = zfs_stats_file_xattr(&u, buf, sizeof(buf));
 	buf[n] = 0;
 	assert_string_equal(buf,
-			    "logical=12288 stored=0 compressed=0 same=2 huge=0 holes=1 ratio=inf");
+			    "logical=12288 stored=0 compressed=0 same=2 huge=0 holes=1 ratio=inf shared=0");
 
 	u = (struct zfs_file_usage){ 0 };
 	n = zfs_stats_file_xattr(&u, buf, sizeof(buf));
 	buf[n] = 0;
 	assert_string_equal(buf,
-			    "logical=0 stored=0 compressed=0 same=0 huge=0 holes=0 ratio=0.00");
+			    "logical=0 stored=0 compressed=0 same=0 huge=0 holes=0 ratio=0.00 shared=0");
 
 	/* Rounding to two places, and no overflow at the extremes. */
-	u = (struct zfs_file_usage){ 4096, 4096 * 3, 0, 0, 3, 0 };
+	u = (struct zfs_file_usage){ 4096, 4096 * 3, 0, 0, 3, 0, 0 };
 	n = zfs_stats_file_xattr(&u, buf, sizeof(buf));
 	buf[n] = 0;
-	assert_non_null(strstr(buf, " huge=3 holes=0 ratio=0.33"));
-	u = (struct zfs_file_usage){ ULONG_MAX, 1, 0, 0, 0, 0 };
+	assert_non_null(strstr(buf, " huge=3 holes=0 ratio=0.33 shared=0"));
+	u = (struct zfs_file_usage){ ULONG_MAX, 1, 0, 0, 0, 0, 0 };
 	n = zfs_stats_file_xattr(&u, buf, sizeof(buf));
 	buf[n] = 0;
 	assert_non_null(strstr(buf, "ratio=18446744073709551615.00"));
