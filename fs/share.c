@@ -32,7 +32,9 @@
  *           decoded and stored again for the destination (a plain copy).
  * The page must be at the same offset within its page on both sides: a
  * copy between offsets that differ within a page is read and written like
- * any other, and so are the unaligned head and tail of an aligned copy.
+ * any other, and so are the unaligned head and tail of an aligned copy,
+ * except a tail that is the source's EOF page and becomes the destination's
+ * (a copy of a whole file): that page is shared too (share_pages()).
  *
  * Accounting (pagestore.c): every file counts the pages it shows (st_blocks,
  * pages_stored and orig_data_size, size= and statfs: shared data is charged
@@ -194,14 +196,18 @@ static void unlock_pair(struct zfs_inode *a, struct zfs_inode *b)
 
 /*
  * Share the whole pages [@sidx, @sidx + @n) of @src as pages @didx... of
- * @dst, under both write locks; stops at @src's last whole page.
- * Return: pages copied, or a negative errno when none was.
+ * @dst, under both write locks; stops at @src's last whole page. @tail
+ * bytes more (less than a page) are asked for after them: that page is
+ * shared too when it is @src's EOF page and becomes @dst's, since the bytes
+ * after EOF in an EOF page are never read and are zeroed before the size
+ * grows (range.c), so a copy of a file costs nothing for its last page.
+ * Return: bytes copied, or a negative errno when none was.
  */
 static int64_t share_pages(struct zfs_fs *fs, struct zfs_inode *src, uint64_t sidx,
-			   struct zfs_inode *dst, uint64_t didx, uint64_t n)
+			   struct zfs_inode *dst, uint64_t didx, uint64_t n, uint64_t tail)
 {
 	unsigned long nshared = 0, nfreed = 0;
-	uint64_t i = 0, avail, s;
+	uint64_t i = 0, avail, s, end;
 	struct zfs_pte e, ne, old;
 	bool shared;
 	int err = 0;
@@ -209,6 +215,11 @@ static int64_t share_pages(struct zfs_fs *fs, struct zfs_inode *src, uint64_t si
 	lock_pair(src, dst);
 	avail = src->size >> ZFS_PAGE_SHIFT;
 	n = sidx >= avail ? 0 : (n < avail - sidx ? n : avail - sidx);
+	if (tail && sidx + n == avail && src->size == (avail << ZFS_PAGE_SHIFT) + tail &&
+	    dst->size <= ((didx + n) << ZFS_PAGE_SHIFT) + tail)
+		n++;	/* the EOF page, see above */
+	else
+		tail = 0;
 	if (n && (didx << ZFS_PAGE_SHIFT) > dst->size && (dst->size >> ZFS_PAGE_SHIFT) < didx)
 		err = zfs_page_zero_eof_tail(fs, dst);
 	while (!err && i < n) {
@@ -235,9 +246,12 @@ static int64_t share_pages(struct zfs_fs *fs, struct zfs_inode *src, uint64_t si
 		nshared += shared;
 		i++;
 	}
+	end = i << ZFS_PAGE_SHIFT;
+	if (tail && i == n)
+		end -= PAGE - tail;
 	if (i) {
-		if (((didx + i) << ZFS_PAGE_SHIFT) > dst->size)
-			dst->size = (didx + i) << ZFS_PAGE_SHIFT;
+		if ((didx << ZFS_PAGE_SHIFT) + end > dst->size)
+			dst->size = (didx << ZFS_PAGE_SHIFT) + end;
 		zfs_now(&dst->mtime);
 		dst->ctime = dst->mtime;
 	}
@@ -245,7 +259,7 @@ static int64_t share_pages(struct zfs_fs *fs, struct zfs_inode *src, uint64_t si
 	zfs_count_add(&fs->counters, pages_copy_shared, nshared);
 	zfs_count_add(&fs->counters, notify_free, nfreed);
 	if (i)
-		return (int64_t)i;
+		return (int64_t)end;
 	if (err)
 		zfs_count_add(&fs->counters, failed_writes, 1);
 	return err;
@@ -271,9 +285,9 @@ uint64_t zfs_share_file_bytes(struct zfs_inode *in)
 ssize_t zfs_copy_range(struct zfs_fs *fs, struct zfs_inode *src, uint64_t off_in,
 		       struct zfs_inode *dst, uint64_t off_out, size_t len)
 {
-	uint64_t size, head, mid;
+	uint64_t size, head, mid, tail;
 	size_t done = 0;
-	int64_t np;
+	int64_t nb;
 	ssize_t r;
 
 	if (len > ZFS_COPY_MAX)
@@ -303,13 +317,14 @@ ssize_t zfs_copy_range(struct zfs_fs *fs, struct zfs_inode *src, uint64_t off_in
 		done = (size_t)head;
 	}
 	mid = (len - done) >> ZFS_PAGE_SHIFT;
-	if (mid) {
-		np = share_pages(fs, src, (off_in + done) >> ZFS_PAGE_SHIFT, dst,
-				 (off_out + done) >> ZFS_PAGE_SHIFT, mid);
-		if (np < 0)
-			return done ? (ssize_t)done : (ssize_t)np;
-		done += (size_t)np << ZFS_PAGE_SHIFT;
-		if ((uint64_t)np < mid)
+	tail = (len - done) & (PAGE - 1);
+	if (mid || tail) {
+		nb = share_pages(fs, src, (off_in + done) >> ZFS_PAGE_SHIFT, dst,
+				 (off_out + done) >> ZFS_PAGE_SHIFT, mid, tail);
+		if (nb < 0)
+			return done ? (ssize_t)done : (ssize_t)nb;
+		done += (size_t)nb;
+		if ((uint64_t)nb < mid << ZFS_PAGE_SHIFT)
 			return (ssize_t)done;
 	}
 	if (done < len) {

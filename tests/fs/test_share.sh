@@ -62,6 +62,21 @@ EOF2
 rm "$M/b"
 zfs_wait_empty "$M" || fail "pool not empty after both files went: $(cat "$M/.zpool/mm_stat")"
 assert_eq "$(mm_field "$M" 3)" 0 "mem_used_total after both files went"
+# A file whose size is not a multiple of a page: its EOF page is shared too,
+# and growing either file zeroes what followed EOF in its own page only.
+python3 -c 'import sys; sys.stdout.write("tail text %d\n" * 900 % tuple(range(900)))' >"$M/t"
+truncate -s 9000 "$M/t"
+read -r _ compr0 mem0 _ <"$M/.zpool/mm_stat"
+cp "$M/t" "$M/u"
+read -r _ compr1 mem1 _ <"$M/.zpool/mm_stat"
+assert_eq "$compr1 $mem1" "$compr0 $mem0" "compr_data_size and mem_used_total after cp of a 9000-byte file"
+printf 'more' >>"$M/u"
+truncate -s 12000 "$M/t"
+cmp -n 9000 "$M/t" "$M/u" || fail "the first 9000 bytes differ after both files grew"
+[ "$(tail -c 3000 "$M/t" | tr -d '\0' | wc -c)" = 0 ] || fail "t grew over stale bytes"
+[ "$(tail -c 4 "$M/u")" = more ] || fail "u's appended bytes"
+rm "$M/t" "$M/u"
+zfs_wait_empty "$M" || fail "pool not empty after the tail test"
 zfs_umount "$M"
 
 # 2. The model: random copies, writes, truncates, punches, fallocates, unlinks.

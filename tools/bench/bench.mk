@@ -8,7 +8,8 @@
 #   make bench-tree     a source tree (linux-source-6.1) on tmpfs, ext4 on zram, zpoolfs:
 #                       untar, cold find, cold grep, cp, rm, parallel untar; memory;
 #                       requests per file (root; downloads the package once)
-# Knobs: BENCH_CORPUS_MIB=200 BENCH_ALLOC_ROUNDS=9 BENCH_THREADS=2
+#   make bench-share    cp -r inside the mount (copy_file_range shares) vs writing the tree in
+# Knobs: BENCH_CORPUS_MIB=200 BENCH_ALLOC_ROUNDS=9 BENCH_THREADS=2 BENCH_SHARE_ROUNDS=3
 #        BENCH_FS_MIB=256 BENCH_FIO_MIB=512 BENCH_FS_ROUNDS=5
 #        BENCH_TREE_ROUNDS=3 BENCH_TREE_DIRS= (e.g. "fs mm": a subset) BENCH_TREE_ZOPTS=
 
@@ -19,7 +20,8 @@ BENCH_ENV := BUILD=$(BUILD) BENCH_CORPUS_MIB=$(or $(BENCH_CORPUS_MIB),200) \
 	BENCH_ALLOC_ROUNDS=$(or $(BENCH_ALLOC_ROUNDS),9) BENCH_THREADS=$(or $(BENCH_THREADS),2) \
 	BENCH_FS_MIB=$(or $(BENCH_FS_MIB),256) BENCH_FIO_MIB=$(or $(BENCH_FIO_MIB),512) \
 	BENCH_FS_ROUNDS=$(or $(BENCH_FS_ROUNDS),5) BENCH_TREE_ROUNDS=$(or $(BENCH_TREE_ROUNDS),3) \
-	BENCH_TREE_DIRS="$(BENCH_TREE_DIRS)" BENCH_TREE_ZOPTS="$(BENCH_TREE_ZOPTS)"
+	BENCH_TREE_DIRS="$(BENCH_TREE_DIRS)" BENCH_TREE_ZOPTS="$(BENCH_TREE_ZOPTS)" \
+	BENCH_SHARE_ROUNDS=$(or $(BENCH_SHARE_ROUNDS),3)
 
 $(BENCH_DIR)/%.o: tools/bench/%.c tools/bench/corpus.h | $(DEPS_STAMP)
 	$(call msg,CC,$<)
@@ -38,8 +40,9 @@ bench: $(BENCH_PROGS)
 	$(Q)$(BENCH_ENV) bash tools/bench/fs_bench.sh
 	$(Q)$(BENCH_ENV) bash tools/bench/rtt.sh
 	$(Q)$(BENCH_ENV) bash tools/bench/tree_bench.sh
+	$(Q)$(BENCH_ENV) bash tools/bench/share_bench.sh
 	$(Q)cat $(BENCH_DIR)/alloc.tsv $(BENCH_DIR)/fs.tsv $(BENCH_DIR)/rtt.tsv $(BENCH_DIR)/tree.tsv \
-		> $(BENCH_DIR)/results.tsv
+		$(BENCH_DIR)/share.tsv > $(BENCH_DIR)/results.tsv
 	@echo "bench: machine-readable results in $(BENCH_DIR)/results.tsv"
 
 bench-alloc: $(BENCH_PROGS)
@@ -59,4 +62,7 @@ bench-rtt: all $(BENCH_PROGS)
 bench-tree: all
 	$(Q)$(BENCH_ENV) bash tools/bench/tree_bench.sh
 
-.PHONY: bench-progs bench-alloc bench-fs bench-cluster bench-tree bench-rtt
+bench-share: all $(BENCH_PROGS)
+	$(Q)$(BENCH_ENV) bash tools/bench/share_bench.sh
+
+.PHONY: bench-progs bench-alloc bench-fs bench-cluster bench-tree bench-rtt bench-share

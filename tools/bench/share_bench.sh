@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# share_bench.sh - what a copy inside the mount costs: `cp -r` of a tree that is already in
+# zpoolfs (copy_file_range shares the pages) against writing the same tree in from outside.
+#
+#   BUILD=build BENCH_FS_MIB=256 BENCH_SHARE_ROUNDS=3 bash tools/bench/share_bench.sh
+#
+# Each round, on a fresh mount with the defaults: the corpus files (libraries under /usr/lib
+# + text under /usr/share, BENCH_FS_MIB, as fs_bench.sh's tree) are copied in with cp
+# (source in the page cache; cp reads and writes, since copy_file_range does not cross
+# filesystems), then `cp -r` copies that tree to a second directory inside the mount.
+# Reported: both times, the time ratio (copy / write-in), mem_used_total after each, and the
+# pool growth of the copy as a share of the first copy's pool memory; medians of the
+# rounds' values and their ranges. Results: $BUILD/bench/share.tsv.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+BENCH_DIR=$BUILD/bench
+FS_MIB=${BENCH_FS_MIB:-256}
+ROUNDS=${BENCH_SHARE_ROUNDS:-3}
+res=$BENCH_DIR/share.tsv
+. tools/bench/meta.sh
+
+mkdir -p "$BENCH_DIR"
+meta_lines >"$res"
+noise_start
+echo
+echo "== sharing benchmark (corpus tree ${FS_MIB} MiB, ${ROUNDS} rounds)"
+skip() {
+	echo "sharing benchmark skipped: $*"
+	printf 'share\tskipped\t%s\t0\t0\t-\n' "$*" >>"$res"
+	exit 0
+}
+[ -x "$BUILD/zpoolfs" ] || skip "$BUILD/zpoolfs is not built"
+[ -r /dev/fuse ] && [ -w /dev/fuse ] || skip "no access to /dev/fuse"
+[ -x "$BENCH_DIR/corpus" ] || skip "$BENCH_DIR/corpus is not built (make bench-progs)"
+
+work=$(mktemp -d /tmp/zpoolfs-share-bench.XXXXXX)
+zmnt=$work/m
+mkdir -p "$zmnt"
+zpid=
+unmount_zpoolfs() {
+	if mountpoint -q "$zmnt"; then
+		fusermount3 -u "$zmnt" 2>/dev/null || umount -l "$zmnt" 2>/dev/null || true
+	fi
+	if [ -n "$zpid" ]; then
+		wait "$zpid" 2>/dev/null || true
+		zpid=
+	fi
+}
+trap 'unmount_zpoolfs; rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM
+mount_zpoolfs() {
+	"$BUILD/zpoolfs" "$zmnt" -f ${1:+-o "$1"} &
+	zpid=$!
+	for _ in $(seq 100); do
+		mountpoint -q "$zmnt" && return 0
+		kill -0 "$zpid" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "share_bench: zpoolfs did not mount" >&2
+	exit 1
+}
+now_ns() { date +%s%N; }
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2];
+	else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+range() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo "-" hi }'; }
+result() { printf 'share\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$res"; }
+mem_used() { awk '{ print $3 }' "$zmnt/.zpool/mm_stat"; }
+
+"$BENCH_DIR/corpus" files -b "$FS_MIB" -o "$BENCH_DIR" >/dev/null
+list=$BENCH_DIR/fscorpus.list
+tree_bytes=$(tr '\n' '\0' <"$list" | du -cb --files0-from=- | tail -n 1 | cut -f1)
+result tree_bytes files 0 "$tree_bytes" bytes
+
+declare -A t
+for r in $(seq "$ROUNDS"); do
+	mount_zpoolfs ""
+	tr '\n' '\0' <"$list" | xargs -0 cat >/dev/null
+	mkdir "$zmnt/a"
+	s=$(now_ns)
+	tr '\n' '\0' <"$list" | xargs -0 cp --parents -t "$zmnt/a"
+	e=$(now_ns)
+	t[in,$r]=$(( (e - s) / 1000 ))
+	t[mem1,$r]=$(mem_used)
+	s=$(now_ns)
+	cp -r "$zmnt/a" "$zmnt/b"
+	e=$(now_ns)
+	t[cp,$r]=$(( (e - s) / 1000 ))
+	t[mem2,$r]=$(mem_used)
+	t[shared,$r]=$(sed -n 's/^gauge shared_pages: //p' "$zmnt/.zpool/pool")
+	cmp <(cd "$zmnt/a" && find . -type f -print0 | sort -z | xargs -0 cat | md5sum) \
+	    <(cd "$zmnt/b" && find . -type f -print0 | sort -z | xargs -0 cat | md5sum) >/dev/null ||
+		{ echo "share_bench: the copy differs" >&2; exit 1; }
+	t[ratio,$r]=$(awk -v a="${t[cp,$r]}" -v b="${t[in,$r]}" 'BEGIN { printf "%.4f", a / b }')
+	t[growth,$r]=$(awk -v a="${t[mem2,$r]}" -v b="${t[mem1,$r]}" \
+		'BEGIN { printf "%.5f", (a - b) / b }')
+	printf 'round %d: write in %.2f s, cp -r %.3f s (%.3fx), pool %d -> %d bytes (+%.3f %%), %d pages shared\n' \
+		"$r" "$(awk -v u="${t[in,$r]}" 'BEGIN { print u / 1e6 }')" \
+		"$(awk -v u="${t[cp,$r]}" 'BEGIN { print u / 1e6 }')" "${t[ratio,$r]}" \
+		"${t[mem1,$r]}" "${t[mem2,$r]}" "$(awk -v g="${t[growth,$r]}" 'BEGIN { print g * 100 }')" \
+		"${t[shared,$r]}"
+	unmount_zpoolfs
+done
+col() { for r in $(seq "$ROUNDS"); do echo "${t[$1,$r]}"; done; }
+echo
+printf '%-40s %14s %16s\n' "tree $((tree_bytes / 1048576)) MiB, defaults" median range
+for row in "in write-in_time_us us" "cp cp_r_time_us us" "ratio cp_r_vs_write_in ratio" \
+	"mem1 pool_after_write_in bytes" "mem2 pool_after_cp_r bytes" "growth pool_growth_of_cp_r share"; do
+	read -r k name unit <<<"$row"
+	m=$(col "$k" | median)
+	printf '%-40s %14s %16s\n' "$name ($unit)" "$m" "$(col "$k" | range)"
+	result "$name" zpoolfs 0 "$m" "$unit"
+done
+noise_report share "$res"
