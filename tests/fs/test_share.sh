@@ -19,7 +19,7 @@ counter() { # counter MNT NAME
 
 # 1. cp of a file whose pages are COMP, HUGE and SAME: no pool memory, exact gauges.
 M=$WORK/cp
-zfs_mount "$M" || fail "mount"
+zfs_mount "$M" -o nocompact || fail "mount"	# pool sizes compared exactly
 python3 - "$M/a" <<'EOF2'
 import os, random, sys
 r = random.Random(7)
