@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
 	build-essential pkg-config
-	libcmocka-dev liblz4-dev libzstd-dev
+	libcmocka-dev liblz4-dev libzstd-dev libxxhash-dev
 	libfuse3-dev fuse3
 	libbpf-dev bpftool clang llvm libelf-dev zlib1g-dev
 	systemtap-sdt-dev valgrind libclang-rt-14-dev
@@ -26,5 +26,5 @@ if [ "$(id -u)" -ne 0 ]; then
 	SUDO=sudo
 fi
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq >/dev/null
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
+$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -11,7 +11,7 @@ daemon after dropping the cache). The seed is printed; a failure names the
 step. At the end the stats must reconcile: orig_data_size is what the files
 show, every shared gauge returns to zero once the files are gone.
 """
-import argparse, ctypes, errno, json, os, random, sys
+import argparse, ctypes, errno, json, os, random, sys, time
 
 PAGE = 4096
 libc = ctypes.CDLL(None, use_errno=True)
@@ -187,10 +187,14 @@ def main():
             print("FAIL seed %d: %s" % (seed, e), file=sys.stderr)
             return 1
         if i % 25 == 0:
-            s = stats(a.mnt)
-            c = s["counters"]
-            shared_seen = max(shared_seen, c["shared_pages"])
-            blocks = sum(os.fstat(m.fds[n]).st_blocks for n in m.names)
+            # An unlinked file's pages go when the kernel forgets its inode, a moment later.
+            for _ in range(100):
+                s = stats(a.mnt)
+                blocks = sum(os.fstat(m.fds[n]).st_blocks for n in m.names)
+                if s["mm_stat"]["orig_data_size"] == blocks * 512:
+                    break
+                time.sleep(0.02)
+            shared_seen = max(shared_seen, s["counters"]["shared_pages"])
             if s["mm_stat"]["orig_data_size"] != blocks * 512:
                 print("FAIL seed %d: %s: orig_data_size %d, files' st_blocks say %d" %
                       (seed, what, s["mm_stat"]["orig_data_size"], blocks * 512), file=sys.stderr)
