@@ -291,6 +291,8 @@ int zfs_piece_decode_all(struct zfs_fs *fs, const struct zfs_piece *p, void *dst
 
 	if (!big)
 		return -ENOMEM;
+	if (p->clen == (size_t)p->npages * PAGE)	/* a raw page shared (share.c) */
+		return zfs_piece_copy_out(fs, p, dst);
 	if (atomic_load_explicit(&p->flags, memory_order_relaxed) & ZFS_PTE_PRIO_MASK)
 		c = &fs->recomp;
 	/* The first buffer only: the second keeps this thread's cached piece. */

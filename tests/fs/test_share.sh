@@ -81,7 +81,7 @@ zfs_umount "$M"
 
 # 2. The model: random copies, writes, truncates, punches, fallocates, unlinks.
 for opts in backend=zsmalloc,comp=lz4 backend=zbud,comp=zstd backend=zsmalloc,comp=none \
-	    size=2m,nr_inodes=64; do
+	    size=2m,nr_inodes=64 cluster=64k,comp=zstd; do
 	M=$WORK/model-${opts%%,*}-$RANDOM
 	zfs_mount "$M" -o "$opts" || fail "mount -o $opts"
 	python3 "$T/sharemodel.py" "$M" --steps "${SHARE_STEPS:-300}" ${SHARE_SEED:+--seed $SHARE_SEED} ||
