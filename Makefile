@@ -59,6 +59,29 @@ $(DEPS_STAMP): tools/deps.sh
 	$(Q)mkdir -p $(@D) && touch $@
 deps: $(DEPS_STAMP)
 
+# The benchmarks' own packages (fio, perf, ...), installed by the bench targets only.
+BENCH_DEPS_STAMP := build/.deps-bench-ok
+$(BENCH_DEPS_STAMP): tools/deps.sh
+	$(call msg,DEPS,tools/deps.sh --bench)
+	$(Q)bash tools/deps.sh --bench
+	$(Q)mkdir -p $(@D) && touch $@
+
+# ---- configuration: every flag that comes from an installed package (pkg-config, the
+# compiler's target triple, bpftool's path) is written by tools/config.sh into
+# $(BUILD)/config.mk, by a rule that runs after tools/deps.sh. On a fresh machine make reads
+# the makefiles without it, builds it (installing the packages first), then restarts and reads
+# it: nothing below may call $(shell ...) on a tool or library that deps.sh installs.
+# Goals that build nothing do not need it (make clean must not install packages).
+CONFIG_MK := $(BUILD)/config.mk
+$(CONFIG_MK): tools/config.sh $(DEPS_STAMP)
+	$(call msg,CONFIG,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)CC='$(CC)' bash tools/config.sh > $@.tmp && mv $@.tmp $@
+NOCONFIG_GOALS := clean deps check-fresh
+ifneq ($(filter-out $(NOCONFIG_GOALS),$(or $(MAKECMDGOALS),all)),)
+include $(CONFIG_MK)
+endif
+
 # ---- libzpool
 LIB_SRCS := $(wildcard alloc/*.c)
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
@@ -142,6 +165,14 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all check check-unit check-fs check-bpf unit-tests run bench install clean deps
+# ---- a fresh Debian 12 root (debootstrap minbase + make + git): the README's two commands
+# work the first time there (tests/fresh/; root, network to the Debian archive).
+check-fresh:
+	$(Q)bash tests/fresh/check.sh
+
+# The benchmarks install their own packages first.
+bench bench-alloc bench-fs bench-trace: $(BENCH_DEPS_STAMP)
+
+.PHONY: all check check-unit check-fs check-bpf check-fresh unit-tests run bench install clean deps
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -11,9 +11,10 @@ BPFTOOL ?= bpftool
 LLVM_STRIP ?= llvm-strip
 KERNEL_BTF ?= /sys/kernel/btf/vmlinux
 BPF_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
-# usdt.bpf.h includes <linux/errno.h>, which needs the multiarch asm/ headers.
-BPF_MULTIARCH := /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Wall -Werror \
+# usdt.bpf.h includes <linux/errno.h>, which needs the multiarch asm/ headers:
+# BPF_MULTIARCH (/usr/include/TRIPLE) and BPFTOOL's path come from $(BUILD)/config.mk,
+# written after tools/deps.sh installed the compiler and bpftool (tools/config.sh).
+BPF_CFLAGS = -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Wall -Werror \
 	-I$(BUILD) -Ibpf -idirafter $(BPF_MULTIARCH)
 BPF_LIBS := -lbpf -lelf -lz
 

@@ -6,9 +6,8 @@
 
 FS_SRCS := $(wildcard fs/*.c)
 FS_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(FS_SRCS))
-FUSE_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null)
-FUSE_LIBS := $(shell pkg-config --libs fuse3 2>/dev/null)
-
+# FUSE_CFLAGS and FUSE_LIBS come from $(BUILD)/config.mk (pkg-config fuse3, run by
+# tools/config.sh after tools/deps.sh), which the top Makefile includes before this file.
 $(FS_OBJS): ZCFLAGS += $(FUSE_CFLAGS) -DFUSE_USE_VERSION=312
 
 $(BUILD)/zpoolfs: $(FS_OBJS) $(LIB_A)
