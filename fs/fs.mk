@@ -28,6 +28,8 @@ FS_TESTS += tests/fs/test_basic.sh tests/fs/test_badopts.sh tests/fs/test_mount.
 	tests/fs/test_attrcache.sh tests/fs/test_writeback.sh
 # copy_file_range sharing (fs/share.c)
 FS_TESTS += tests/fs/test_share.sh
+# an ordinary user (uid 65534) mounting through fusermount3
+FS_TESTS += tests/fs/test_user.sh
 
 # The statistics files' tests (tests/fs/test_stats*.sh) are listed here:
 FS_TESTS += $(sort $(wildcard tests/fs/test_stats*.sh))

@@ -33,6 +33,7 @@
 #include "ops.h"
 #include "replybuf.h"
 #include "requests.h"
+#include "unpriv.h"
 #include "workers.h"
 #include "zpage.h"
 #include "zpool.h"
@@ -244,7 +245,7 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "zpoolfs: no mount point given (see zpoolfs --help)\n");
 		goto out;
 	}
-	if (zfs_opts_check(&os, &opt))
+	if (zfs_opts_check(&os, &opt) || zfs_unpriv_check(&opt, &os))
 		goto out;
 	if (read_env_number("ZPOOLFS_FAULT_NTH", &fault_nth) ||
 	    read_env_number("ZPOOLFS_FAULT_EVERY", &fault_every) || zfs_req_delay_parse())

@@ -27,7 +27,10 @@
 
 #define OPT(t, f) { t, offsetof(struct zfs_opt_strings, f), 1 }
 
-enum { KEY_NOATIME = 1, KEY_ATIME, KEY_STRICTATIME, KEY_RELATIME, KEY_NODIRATIME };
+enum {
+	KEY_NOATIME = 1, KEY_ATIME, KEY_STRICTATIME, KEY_RELATIME, KEY_NODIRATIME,
+	KEY_ALLOW_OTHER, KEY_ALLOW_ROOT,
+};
 
 static const struct fuse_opt zfs_opt_spec[] = {
 	OPT("size=%s", size),
@@ -53,6 +56,8 @@ static const struct fuse_opt zfs_opt_spec[] = {
 	FUSE_OPT_KEY("strictatime", KEY_STRICTATIME),
 	FUSE_OPT_KEY("relatime", KEY_RELATIME),
 	FUSE_OPT_KEY("nodiratime", KEY_NODIRATIME),
+	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	FUSE_OPT_KEY("allow_root", KEY_ALLOW_ROOT),
 	OPT("-h", show_help),
 	OPT("--help", show_help),
 	OPT("-V", show_version),
@@ -85,6 +90,12 @@ static int keep_unknown(void *data, const char *arg, int key, struct fuse_args *
 	case KEY_NODIRATIME:
 		s->nodiratime = 1;
 		return 0;
+	case KEY_ALLOW_OTHER:	/* noted for unpriv.c; libfuse applies them */
+		s->allow_other = ZFS_ALLOW_OTHER;
+		return 1;
+	case KEY_ALLOW_ROOT:
+		s->allow_other = ZFS_ALLOW_ROOT;
+		return 1;
 	default:
 		return 1;
 	}
@@ -388,7 +399,7 @@ void zfs_opts_help(const char *prog)
 	       "                           and absent names it was told (default 86400;\n"
 	       "                           0: ask every time)\n"
 	       "    -o readahead=BYTES     the kernel's readahead window (default 4m, as\n"
-	       "                           root; 0 keeps the kernel's 128k)\n"
+	       "                           root; 0 keeps the kernel's 128k; root only)\n"
 	       "    -o relatime|strictatime|noatime|nodiratime   when reads update access\n"
 	       "                           times (relatime, as tmpfs)\n"
 	       "    -h, --help             this help, then libfuse's\n"

@@ -34,9 +34,13 @@ struct zfs_opt_strings {
 	int writeback;
 	int atime;			/* enum zfs_atime */
 	int nodiratime;
+	int allow_other;		/* ZFS_ALLOW_OTHER/ROOT if given (kept for libfuse) */
 	int show_help;
 	int show_version;
 };
+
+/* allow_other or allow_root in the options (unpriv.c checks them for users). */
+enum { ZFS_ALLOW_OTHER = 1, ZFS_ALLOW_ROOT };
 
 /* When reads update access times (the mount's atime options). */
 enum zfs_atime {

@@ -39,9 +39,12 @@ for arg in "$@"; do
 	esac
 done
 
+# (Outputs are read whole, never piped into grep -q: under pipefail an early exit of grep
+# could kill the writer with SIGPIPE and fail the test.)
 missing=()
 for p in "${PKGS[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	[ "$status" = "install ok installed" ] || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
@@ -65,7 +68,8 @@ update() {
 
 # A package without a candidate means the package lists are missing or stale.
 for p in "${missing[@]}"; do
-	if ! apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [^(]'; then
+	policy=$(apt-cache policy "$p" 2>/dev/null || true)
+	if ! [[ $policy =~ Candidate:\ [^\(] ]]; then
 		update
 		break
 	fi

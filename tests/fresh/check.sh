@@ -90,6 +90,7 @@ trap 'exit 130' INT TERM
 mkdir -p "$ROOT"
 chmod 755 "$SCRATCH" "$ROOT"
 tar -C "$ROOT" --numeric-owner -xpf "$BASE"
+chmod 755 "$ROOT"	# everyone may enter "/" (the tests run commands as uid 65534)
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
 git clone -q --no-hardlinks "$REPO" "$ROOT/src/zpoolfs"
 echo "check-fresh: $(git -C "$ROOT/src/zpoolfs" log -1 --format='%h %s') in a fresh root"
