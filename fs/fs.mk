@@ -38,3 +38,10 @@ FS_TESTS += $(sort $(wildcard tests/fs/test_stats*.sh))
 check-fs-4k: all
 	$(Q)ZPOOLFS_TEST_OPTS=cluster=4k $(RUN_TESTS) $(FS_TESTS)
 .PHONY: check-fs-4k
+
+# README.md's shell examples (tests/fs/test_readme.sh). They also link a program against the
+# built libzpool.so, which a sanitized build cannot serve (its runtime must be loaded first),
+# so they run with unsanitized builds only; the daemon under sanitizers is the other tests' job.
+ifeq ($(SANITIZE),)
+FS_TESTS += tests/fs/test_readme.sh
+endif
