@@ -99,6 +99,8 @@ for p in ${FRESH_DROP:-}; do
 	sed -i -E "s/(^|[[:space:]])$p([[:space:]]|\$)/\1\2/" "$ROOT/src/zpoolfs/tools/deps.sh"
 done
 
+# "/" of a real machine is a mount point (unshare --propagation and the like need it to be).
+mount --bind "$ROOT" "$ROOT"
 mount --rbind /dev "$ROOT/dev"
 mount -t proc proc "$ROOT/proc"
 mount --rbind /sys "$ROOT/sys"
