@@ -92,6 +92,9 @@ chmod 755 "$SCRATCH" "$ROOT"
 tar -C "$ROOT" --numeric-owner -xpf "$BASE"
 chmod 755 "$ROOT"	# everyone may enter "/" (the tests run commands as uid 65534)
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+# What booting adds to a Debian root (systemd-tmpfiles, tmpfiles.d/debian.conf); a user's
+# fusermount3 -u needs it.
+[ -e "$ROOT/etc/mtab" ] || ln -s ../proc/self/mounts "$ROOT/etc/mtab"
 git clone -q --no-hardlinks "$REPO" "$ROOT/src/zpoolfs"
 echo "check-fresh: $(git -C "$ROOT/src/zpoolfs" log -1 --format='%h %s') in a fresh root"
 for p in ${FRESH_DROP:-}; do
