@@ -68,10 +68,12 @@ refused() {
 }
 
 # mount_user ARGS: mount as uid 65534 (in the foreground, in our background, so that we
-# know its pid and how it ends); wait until the kernel shows the mount.
+# know its pid and how it ends; ZPOOLFS_TEST_OPTS first, as lib.sh does); wait until the
+# kernel shows the mount.
 mount_user() {
 	local i
-	setpriv --reuid=65534 --regid=65534 --clear-groups -- "$ZP" "$M" -f "$@" >"$WORK/daemon.log" 2>&1 &
+	setpriv --reuid=65534 --regid=65534 --clear-groups -- "$ZP" "$M" -f \
+		${ZPOOLFS_TEST_OPTS:+-o "$ZPOOLFS_TEST_OPTS"} "$@" >"$WORK/daemon.log" 2>&1 &
 	PID=$!
 	for ((i = 0; i < 200; i++)); do
 		zfs_mounted "$M" && return 0
