@@ -38,6 +38,12 @@
 	X(compactions, TOTAL, "compactions run, ever")                                    \
 	X(auto_compactions, TOTAL, "compactions the daemon started itself (autocompact.c)") \
 	X(pressure_events, TOTAL, "memory pressure seen (PSI trigger or polled)")         \
+	X(bd_bytes, GAUGE, "bytes of the backing file allocated (512-byte units)")      \
+	X(bd_read_bytes, TOTAL, "bytes read from the backing file")                       \
+	X(bd_write_bytes, TOTAL, "bytes written to the backing file")                     \
+	X(bd_failed_reads, TOTAL, "reads of the backing file that failed")                \
+	X(bd_failed_writes, TOTAL, "writes to the backing file that failed")              \
+	X(bd_punches, TOTAL, "holes punched so the backing file's disk blocks go back")   \
 	X(mem_used_max, GAUGE, "high-water mark of pool bytes")
 
 struct zfs_counters {
