@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "autocompact.h"
+#include "backing.h"
 #include "loop.h"
 #include "ops.h"
 #include "replybuf.h"
@@ -155,9 +156,33 @@ out_free:
 static void fs_destroy(struct zfs_fs *fs)
 {
 	zfs_itable_destroy(fs);
+	zfs_backing_close(fs->backing);	/* after the entries that point into it */
 	zpool_destroy_pool(fs->pool);
 	pthread_mutex_destroy(&fs->rename_lock);
 	free(fs);
+}
+
+/*
+ * The backing file, checked before anything is mounted: a bad path prints one
+ * line naming the option and nothing is mounted. Test hooks for its errors.
+ */
+static int open_backing(struct zfs_fs *fs, const char *mountpoint)
+{
+	const char *wf = getenv("ZPOOLFS_BD_FAULT_WRITE"), *rf = getenv("ZPOOLFS_BD_FAULT_READ");
+	char msg[600];
+
+	if (!fs->opt.backing)
+		return 0;
+	fs->backing = zfs_backing_open(fs->opt.backing, mountpoint, 0, &fs->counters, msg,
+				       sizeof(msg));
+	if (!fs->backing) {
+		fprintf(stderr, "zpoolfs: %s\n", msg);
+		return -EINVAL;
+	}
+	if ((wf && *wf && zfs_backing_fault_parse(fs->backing, true, wf)) ||
+	    (rf && *rf && zfs_backing_fault_parse(fs->backing, false, rf)))
+		return -EINVAL;
+	return 0;
 }
 
 /*
@@ -251,7 +276,7 @@ int main(int argc, char *argv[])
 	    read_env_number("ZPOOLFS_FAULT_EVERY", &fault_every) || zfs_req_delay_parse())
 		goto out;
 	fs = fs_create(&opt);
-	if (!fs)
+	if (!fs || open_backing(fs, co.mountpoint))
 		goto out;
 	if (add_mount_options(&args, source))
 		goto out;

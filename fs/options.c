@@ -51,6 +51,7 @@ static const struct fuse_opt zfs_opt_spec[] = {
 	OPT("compact_at=%s", compact_at),
 	OPT("nocompact", nocompact),
 	OPT("writeback", writeback),
+	OPT("backing=%s", backing),
 	FUSE_OPT_KEY("noatime", KEY_NOATIME),
 	FUSE_OPT_KEY("atime", KEY_ATIME),
 	FUSE_OPT_KEY("strictatime", KEY_STRICTATIME),
@@ -115,7 +116,7 @@ void zfs_opts_free(struct zfs_opt_strings *s)
 	char **strs[] = { &s->size,	  &s->nr_inodes, &s->mode,	&s->uid,
 			  &s->gid,	  &s->backend,	 &s->comp,	&s->comp_level,
 			  &s->mem_limit, &s->statsdir,	 &s->threads,	&s->readahead,
-			  &s->cluster,	  &s->compact_at, &s->timeout };
+			  &s->cluster,	  &s->compact_at, &s->timeout,	&s->backing };
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
@@ -339,6 +340,9 @@ int zfs_opts_check(const struct zfs_opt_strings *s, struct zfs_options *o)
 		o->compact_at = (unsigned int)v;
 	}
 	o->nocompact = s->nocompact;
+	if (s->backing && !*s->backing)
+		return bad("backing", s->backing, "want the path of a file or block device");
+	o->backing = s->backing;
 	o->atime = (enum zfs_atime)s->atime;
 	o->nodiratime = s->nodiratime;
 	o->writeback = s->writeback;
@@ -398,6 +402,10 @@ void zfs_opts_help(const char *prog)
 	       "    -o timeout=SECONDS     how long the kernel may trust names, attributes\n"
 	       "                           and absent names it was told (default 86400;\n"
 	       "                           0: ask every time)\n"
+	       "    -o backing=PATH        backing file (created if missing, removed at unmount\n"
+	       "                           unless it existed) or block device: written-back data\n"
+	       "                           goes there, compressed (.zpool/writeback)\n"
+	       "    -o threads=N           at most N threads serve requests\n"
 	       "    -o readahead=BYTES     the kernel's readahead window (default 4m, as\n"
 	       "                           root; 0 keeps the kernel's 128k; root only)\n"
 	       "    -o relatime|strictatime|noatime|nodiratime   when reads update access\n"
@@ -406,7 +414,9 @@ void zfs_opts_help(const char *prog)
 	       "    -V, --version          versions of zpoolfs and libfuse\n"
 	       "\n"
 	       "Test hooks (environment, read once at startup): ZPOOLFS_FAULT_NTH=N makes the\n"
-	       "N-th pool page allocation fail, ZPOOLFS_FAULT_EVERY=N every N-th one.\n"
+	       "N-th pool page allocation fail, ZPOOLFS_FAULT_EVERY=N every N-th one;\n"
+	       "ZPOOLFS_BD_FAULT_WRITE / ZPOOLFS_BD_FAULT_READ=EIO|ENOSPC[,nth=N|,every=N]\n"
+	       "make writes / reads of the backing file fail.\n"
 	       "\n"
 	       "Examples:\n"
 	       "    %s /mnt/z -o size=1g,comp=zstd\n"

@@ -29,6 +29,7 @@ struct zfs_opt_strings {
 	char *cluster;
 	char *compact_at;
 	char *timeout;
+	char *backing;
 	int nostats;
 	int nocompact;
 	int writeback;
@@ -75,6 +76,7 @@ struct zfs_options {
 	bool nocompact;			/* no automatic compaction */
 	double timeout;			/* timeout=: entry, attribute, negative entry (s) */
 	bool writeback;			/* the kernel's writeback cache (see ops.c) */
+	const char *backing;		/* backing=: path of the backing file, NULL: none */
 };
 
 /**

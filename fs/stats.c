@@ -43,12 +43,13 @@
 /* The zsmalloc mount's files; the order is the order readdir shows. */
 const char *const zfs_stats_files[] = {
 	"mm_stat", "io_stat", "classes", "fullness", "pool", "stats.json", "compact", "requests",
-	NULL,
+	"bd_stat", "writeback", "writeback_limit", "writeback_limit_enable", NULL,
 };
 
 /* A zbud pool has no classes: its one table replaces classes and fullness. */
 static const char *const zbud_stats_files[] = {
-	"mm_stat", "io_stat", "zbud", "pool", "stats.json", "compact", "requests", NULL,
+	"mm_stat", "io_stat", "zbud", "pool", "stats.json", "compact", "requests",
+	"bd_stat", "writeback", "writeback_limit", "writeback_limit_enable", NULL,
 };
 
 const char *const *zfs_stats_file_list(const char *backend)
@@ -141,6 +142,13 @@ static void sb_puts(struct sbuf *sb, const char *s)
 	X(huge_pages)      \
 	X(huge_pages_since)
 
+/*
+ * zram's bd_stat columns, in 4 KiB units: the backing file's bytes in use,
+ * read and written, each rounded up to whole 4 KiB (zpoolfs moves compressed
+ * bytes, zram whole pages).
+ */
+#define BD_STAT_FIELDS(X) X(bd_count, bd_bytes) X(bd_reads, bd_read_bytes) X(bd_writes, bd_write_bytes)
+
 /* zram's io_stat columns, all straight from the counters. */
 #define IO_STAT_FIELDS(X) X(failed_reads) X(failed_writes) X(invalid_io) X(notify_free)
 
@@ -223,6 +231,44 @@ static void render_mm_stat(struct sbuf *sb, const struct view *v)
  * invalid_io and started printing a bare 0 there: we still count refused
  * requests, so the column carries the number, padded like the others.
  */
+static unsigned long four_k(unsigned long bytes)
+{
+	return (bytes + ZFS_PAGE_SIZE - 1) / ZFS_PAGE_SIZE;
+}
+
+/* zram's bd_stat_show(): three columns of width 8. */
+static void render_bd_stat(struct sbuf *sb, const struct view *v)
+{
+	const char *sep = "";
+
+#define BD_STAT_PRINT(name, counter)                               \
+	do {                                                       \
+		sb_printf(sb, "%s%8lu", sep, four_k(v->c.counter)); \
+		sep = " ";                                         \
+	} while (0);
+	BD_STAT_FIELDS(BD_STAT_PRINT)
+#undef BD_STAT_PRINT
+	sb_puts(sb, "\n");
+}
+
+/* zram's writeback_limit and writeback_limit_enable. */
+static void render_wb_limit(struct sbuf *sb, const struct view *v)
+{
+	sb_printf(sb, "%llu\n", (unsigned long long)v->src->bd_limit_pages);
+}
+
+static void render_wb_limit_enable(struct sbuf *sb, const struct view *v)
+{
+	sb_printf(sb, "%d\n", v->src->bd_limit_enable ? 1 : 0);
+}
+
+/* Write-only for users (mode 0200, as zram's); rendered: the words it takes. */
+static void render_writeback(struct sbuf *sb, const struct view *v)
+{
+	(void)v;
+	sb_puts(sb, "idle huge huge_idle incompressible\n");
+}
+
 static void render_io_stat(struct sbuf *sb, const struct view *v)
 {
 	const char *sep = "";
@@ -596,6 +642,23 @@ static void render_json(struct sbuf *sb, const struct view *v)
 #undef IO_STAT_JSON
 	sb_puts(sb, "}");
 
+	sb_puts(sb, ",\n \"bd_stat\": {");
+	first = true;
+#define BD_STAT_JSON(name, counter)                     \
+	json_key(sb, &first, #name);                    \
+	sb_printf(sb, "%lu", four_k(v->c.counter));
+	BD_STAT_FIELDS(BD_STAT_JSON)
+#undef BD_STAT_JSON
+	json_key(sb, &first, "backing");
+	sb_puts(sb, src->backing ? "true" : "false");
+	json_key(sb, &first, "capacity");
+	sb_printf(sb, "%llu", (unsigned long long)src->bd_capacity);
+	json_key(sb, &first, "writeback_limit_enable");
+	sb_printf(sb, "%d", src->bd_limit_enable ? 1 : 0);
+	json_key(sb, &first, "writeback_limit");
+	sb_printf(sb, "%llu", (unsigned long long)src->bd_limit_pages);
+	sb_puts(sb, "}");
+
 	/* Ratios are numbers, or null when the denominator is 0. */
 	fmt_ratio(ratio, sizeof(ratio), v->orig_data_size, v->mem_used_total);
 	fmt_ratio(cratio, sizeof(cratio), v->orig_data_size, v->compr_data_size);
@@ -665,7 +728,9 @@ int zfs_stats_render(const struct zfs_stats_source *src, const char *name, char 
 		{ "classes", render_classes },	{ "fullness", render_fullness },
 		{ "zbud", render_zbud },	{ "pool", render_pool },
 		{ "stats.json", render_json },	{ "compact", render_compact },
-		{ "requests", render_requests },
+		{ "requests", render_requests },	{ "bd_stat", render_bd_stat },
+		{ "writeback", render_writeback },	{ "writeback_limit", render_wb_limit },
+		{ "writeback_limit_enable", render_wb_limit_enable },
 	};
 	struct sbuf sb = { 0 };
 	struct view *v;

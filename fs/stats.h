@@ -41,6 +41,10 @@ struct zfs_stats_source {
 					 * (zbud cannot hold a raw 4 KiB page); added to
 					 * mem_used_total */
 	const struct zfs_req_snap *requests;	/* FUSE requests by opcode; NULL: none */
+	bool backing;			/* a backing file is set (backing=) */
+	unsigned long long bd_capacity;	/* its capacity in bytes, 0: what its filesystem holds */
+	bool bd_limit_enable;		/* zram's writeback_limit_enable */
+	unsigned long long bd_limit_pages;	/* zram's writeback_limit (4 KiB units) */
 };
 
 /* One file's storage, for user.zpool.stat. */

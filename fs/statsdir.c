@@ -9,7 +9,9 @@
  *       |-- mm_stat      -r--r--r--
  *       |-- ...          one inode per name in zfs_stats_file_list(backend)
  *       |-- requests     -r--r--r--  FUSE requests by opcode (requests.c)
- *       `-- compact      -rw-r--r-- owner   (write "1": compact now)
+ *       |-- compact      -rw-r--r-- owner   (write "1": compact now)
+ *       |-- writeback    --w------- owner   (zram's: idle, huge, huge_idle, incompressible)
+ *       `-- writeback_limit, writeback_limit_enable   -rw-r--r-- owner (zram's)
  *
  * The directory and its files are ordinary inodes marked special: created
  * once at mount, pinned (a reference that is never dropped), not counted in
@@ -20,7 +22,8 @@
  * one open is one consistent snapshot. The files report size 0 (the text is
  * only known at open), so they are opened with direct_io, which makes the
  * kernel pass reads through instead of stopping at the size. Only the mount's
- * owner (uid=, else whoever mounted) and root may open compact for writing.
+ * owner (uid=, else whoever mounted) and root may open the writable files
+ * (writable[] below) for writing; each write is one command, parsed whole.
  * user.zpool.stat of a regular file is also formatted here, from the counts
  * data.c keeps in the inode (no page walk).
  */
@@ -30,9 +33,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backing.h"
 #include "ops.h"
 #include "share.h"
 #include "stats.h"
+#include "writeback.h"
 
 /*
  * An open stats file. Two references: the open file's, dropped by release,
@@ -43,7 +48,7 @@
 struct zfs_stats_fh {
 	struct zfs_fs *fs;
 	atomic_int refs;
-	bool compact;
+	int (*write)(struct zfs_fs *fs, const char *text);	/* NULL: read-only */
 	char *buf;
 	size_t len;
 };
@@ -54,6 +59,85 @@ static void fh_put(struct zfs_stats_fh *fh)
 		return;
 	free(fh->buf);
 	free(fh);
+}
+
+static void fill_source(struct zfs_fs *fs, struct zfs_stats_source *src);
+
+/* A positive number, as zram's stores take it. Return: 0 or -EINVAL. */
+static int parse_ull(const char *text, unsigned long long *v)
+{
+	char *end;
+
+	if (!*text || text[0] == '-' || text[0] == '+')
+		return -EINVAL;
+	errno = 0;
+	*v = strtoull(text, &end, 10);
+	return errno || *end ? -EINVAL : 0;
+}
+
+static int write_compact(struct zfs_fs *fs, const char *text)
+{
+	struct zfs_stats_source src;
+	unsigned long long v;
+
+	if (parse_ull(text, &v) || v == 0)
+		return -EINVAL;
+	fill_source(fs, &src);
+	zfs_stats_compact(&src);
+	return 0;
+}
+
+static int write_wb_limit(struct zfs_fs *fs, const char *text)
+{
+	unsigned long long v;
+	uint64_t pages;
+
+	if (parse_ull(text, &v))
+		return -EINVAL;
+	if (!fs->backing)
+		return -ENODEV;
+	pages = v;
+	zfs_backing_limit_set(fs->backing, -1, &pages);
+	return 0;
+}
+
+static int write_wb_limit_enable(struct zfs_fs *fs, const char *text)
+{
+	unsigned long long v;
+
+	if (parse_ull(text, &v))
+		return -EINVAL;
+	if (!fs->backing)
+		return -ENODEV;
+	zfs_backing_limit_set(fs->backing, v != 0, NULL);
+	return 0;
+}
+
+static int write_writeback(struct zfs_fs *fs, const char *text)
+{
+	if (!fs->backing)
+		return -ENODEV;
+	return zfs_writeback_cmd(fs, text);
+}
+
+/* The files that take writes, their modes, and what a write does. */
+static const struct {
+	const char *name;
+	mode_t mode;
+	int (*write)(struct zfs_fs *fs, const char *text);
+} writable[] = {
+	{ "compact", 0644, write_compact },
+	{ "writeback", 0200, write_writeback },
+	{ "writeback_limit", 0644, write_wb_limit },
+	{ "writeback_limit_enable", 0644, write_wb_limit_enable },
+};
+
+static int writable_idx(const char *name)
+{
+	for (size_t i = 0; i < sizeof(writable) / sizeof(writable[0]); i++)
+		if (!strcmp(writable[i].name, name))
+			return (int)i;
+	return -1;
 }
 
 int zfs_statsdir_create(struct zfs_fs *fs)
@@ -69,7 +153,8 @@ int zfs_statsdir_create(struct zfs_fs *fs)
 		return -ENOMEM;
 	dir->dir->parent = fs->root;
 	for (unsigned int i = 0; names[i]; i++) {
-		mode_t mode = S_IFREG | (strcmp(names[i], "compact") ? 0444 : 0644);
+		int w = writable_idx(names[i]);
+		mode_t mode = S_IFREG | (w < 0 ? 0444 : writable[w].mode);
 
 		f = zfs_inode_new(fs, mode, fs->owner, fs->owner_gid, 0, ZFS_STATSFILE);
 		if (!f)
@@ -103,6 +188,15 @@ static void fill_source(struct zfs_fs *fs, struct zfs_stats_source *src)
 	src->files = atomic_load_explicit(&fs->files, memory_order_relaxed);
 	src->regular_files = atomic_load_explicit(&fs->regular_files, memory_order_relaxed);
 	src->raw_bytes = 0;	/* zbud's raw pages are stored in the pool too (data.c) */
+	if (fs->backing) {
+		struct zfs_backing_info bi;
+
+		zfs_backing_info(fs->backing, &bi);
+		src->backing = true;
+		src->bd_capacity = bi.capacity;
+		src->bd_limit_enable = bi.limit_enable;
+		src->bd_limit_pages = bi.limit_pages;
+	}
 }
 
 static const char *stats_name(struct zfs_fs *fs, const struct zfs_inode *in)
@@ -121,18 +215,22 @@ int zfs_stats_open(fuse_req_t req, struct zfs_inode *in, int flags, struct zfs_s
 	struct zfs_stats_fh *fh;
 	int err;
 
+	int w = writable_idx(name);
+
 	if (acc != O_RDONLY) {
-		if (strcmp(name, "compact"))
+		if (w < 0)
 			return -EACCES;
 		if (ctx->uid != 0 && ctx->uid != fs->owner)
 			return -EACCES;
 	}
+	if (acc != O_WRONLY && w >= 0 && !(writable[w].mode & 0444))
+		return -EACCES;	/* write-only, as zram's writeback */
 	fh = calloc(1, sizeof(*fh));
 	if (!fh)
 		return -ENOMEM;
 	fh->fs = fs;
 	atomic_init(&fh->refs, 1);
-	fh->compact = !strcmp(name, "compact");
+	fh->write = w >= 0 ? writable[w].write : NULL;
 	if (acc != O_WRONLY) {
 		fill_source(fs, &src);
 		zfs_req_snapshot(&rq);
@@ -162,12 +260,11 @@ void zfs_stats_read(fuse_req_t req, struct zfs_stats_fh *fh, size_t size, off_t 
 
 void zfs_stats_write(fuse_req_t req, struct zfs_stats_fh *fh, const char *buf, size_t size)
 {
-	struct zfs_stats_source src;
-	char text[32], *end;
-	unsigned long long v;
+	char text[64];
 	size_t n = size;
+	int err;
 
-	if (!fh->compact) {
+	if (!fh->write) {
 		reply_err(req, -EBADF);
 		return;
 	}
@@ -179,13 +276,11 @@ void zfs_stats_write(fuse_req_t req, struct zfs_stats_fh *fh, const char *buf, s
 	}
 	memcpy(text, buf, n);
 	text[n] = '\0';
-	v = strtoull(text, &end, 10);
-	if (*end || text[0] == '-' || text[0] == '+' || v == 0) {
-		reply_err(req, -EINVAL);
+	err = fh->write(fh->fs, text);
+	if (err) {
+		reply_err(req, err);
 		return;
 	}
-	fill_source(fh->fs, &src);
-	zfs_stats_compact(&src);
 	fuse_reply_write(req, size);
 }
 

@@ -37,8 +37,9 @@ fill "$MNT/same" 3 same
 fill "$MNT/rand" 2 random
 
 # The directory lists the zsmalloc files, and only those.
-assert_eq "$(ls "$S" | sort | tr '\n' ' ')" \
-	"classes compact fullness io_stat mm_stat pool requests stats.json " "zsmalloc stats files"
+want="bd_stat classes compact fullness io_stat mm_stat pool requests stats.json writeback "
+want+="writeback_limit writeback_limit_enable "
+assert_eq "$(ls "$S" | sort | tr '\n' ' ')" "$want" "zsmalloc stats files"
 [ ! -e "$S/zbud" ] || fail "zsmalloc mount has a zbud file"
 
 check_zram_line "$(snap mm_stat)" 9
@@ -96,8 +97,9 @@ stats_umount
 stats_mount -o backend=zbud
 for i in $(seq 1 30); do head -c $((i * 120)) /dev/urandom >"$MNT/f$i"; done
 sync
-assert_eq "$(ls "$S" | sort | tr '\n' ' ')" "compact io_stat mm_stat pool requests stats.json zbud " \
-	"zbud stats files"
+want="bd_stat compact io_stat mm_stat pool requests stats.json writeback writeback_limit "
+want+="writeback_limit_enable zbud "
+assert_eq "$(ls "$S" | sort | tr '\n' ' ')" "$want" "zbud stats files"
 [ ! -e "$S/classes" ] && [ ! -e "$S/fullness" ] || fail "zbud mount shows zsmalloc tables"
 check_zram_line "$(snap mm_stat)" 9
 zb=$(snap zbud)
