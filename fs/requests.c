@@ -155,23 +155,17 @@ static void sleep_ms(unsigned int ms)
 		;
 }
 
-void zfs_req_start(const void *buf, size_t len)
+/*
+ * The start probe with the offset and size of the requests that have them:
+ * called only while a tracer is attached (fs/req_probes.h), so that an
+ * untraced daemon does not parse them.
+ */
+static void probe_start(const struct fuse_in_header *in, size_t len)
 {
-	const struct fuse_in_header *in = buf;
 	const void *arg = in + 1;
 	uint64_t offset = 0;
 	uint32_t size = 0;
 
-	if (cur.open)
-		done(0);
-	if (len < sizeof(*in))
-		return;
-	cur.opcode = in->opcode;
-	cur.slot = slot_of(in->opcode);
-	cur.unique = in->unique;
-	cur.ino = in->nodeid;
-	cur.t0 = now_ns();
-	cur.open = true;
 	if (in->opcode == FUSE_READ && len >= sizeof(*in) + sizeof(struct fuse_read_in)) {
 		const struct fuse_read_in *r = arg;
 
@@ -190,6 +184,24 @@ void zfs_req_start(const void *buf, size_t len)
 		offset = ((const struct fuse_lseek_in *)arg)->offset;
 	}
 	zfs_probe_req_start(cur.opcode, cur.unique, cur.ino, offset, size);
+}
+
+void zfs_req_start(const void *buf, size_t len)
+{
+	const struct fuse_in_header *in = buf;
+
+	if (cur.open)
+		done(0);
+	if (len < sizeof(*in))
+		return;
+	cur.opcode = in->opcode;
+	cur.slot = slot_of(in->opcode);
+	cur.unique = in->unique;
+	cur.ino = in->nodeid;
+	cur.t0 = now_ns();
+	cur.open = true;
+	if (zfs_req_traced())
+		probe_start(in, len);
 	if (delay_any && delay_ms[cur.slot])
 		sleep_ms(delay_ms[cur.slot]);
 }
@@ -217,21 +229,24 @@ static int64_t reply_result(const struct iovec *iov, int count)
 static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
 	const struct fuse_out_header *out = iov[0].iov_base;
-	ssize_t res;
+	bool mine, traced = false;
 	int64_t result = 0;
 	uint64_t ns = 0;
-	bool mine;
+	ssize_t res;
 
 	(void)userdata;
 	mine = cur.open && count > 0 && iov[0].iov_len >= sizeof(*out) &&
 	       out->unique == cur.unique && out->unique;
 	if (mine) {
-		result = reply_result(iov, count);
+		/* The probe and its argument only while traced (fs/req_probes.h). */
+		traced = zfs_req_traced();
+		if (traced)
+			result = reply_result(iov, count);
 		/* counted before the kernel can wake the caller: see the design */
 		ns = count_it();
 	}
 	res = writev(thread_fd >= 0 ? thread_fd : fd, iov, count);
-	if (mine)
+	if (traced)
 		zfs_probe_req_done(cur.opcode, cur.unique, cur.ino, result, ns);
 	return res;
 }
