@@ -98,3 +98,13 @@ $(BUILD)/zpoolfsslower: $(BUILD)/tools/zpoolfsslower.o $(RQ_COMMON_OBJS)
 	$(Q)$(CC) -o $@ $^ $(BPF_LIBS) $(ZLDFLAGS)
 
 PROGRAMS += $(BUILD)/zpoolfsslower
+
+# ---- benchmark: what the request probes and tracers cost (docs/BENCHMARKS.md,
+# "Request tracing cost")
+bench-reqtrace: all
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/noprobes PROBES=0 $(BUILD)/noprobes/zpoolfs
+	$(Q)BUILD=$(BUILD) bash tools/bench/reqtrace_bench.sh
+
+bench: bench-reqtrace
+
+.PHONY: bench-reqtrace
