@@ -10,7 +10,8 @@ require_bpf
 zfs_need_fuse
 zfs_workdir
 # Both libraries clean up at exit: ours (tracers, temp dir), then the mounts.
-trap 'rc=$?; cleanup; (exit $rc); zfs_cleanup' EXIT
+# set +e: under set -e the (exit $rc) that hands zfs_cleanup the status would end the trap.
+trap 'rc=$?; set +e; cleanup; (exit $rc); zfs_cleanup' EXIT
 
 # pool_count BACKEND FIELD: a counter of the backend's own stats.
 pool_count() {

@@ -13,7 +13,8 @@ require_bpf
 . "$(dirname "$0")/../fs/lib.sh"
 zfs_need_fuse
 zfs_workdir
-trap 'rc=$?; cleanup; (exit $rc); zfs_cleanup' EXIT
+# set +e: under set -e the (exit $rc) that hands zfs_cleanup the status would end the trap.
+trap 'rc=$?; set +e; cleanup; (exit $rc); zfs_cleanup' EXIT
 SLOWER=$BUILD/zpoolfsslower
 WL=$(dirname "$0")/req_workload.py
 CHECK=$(dirname "$0")/req_check.py

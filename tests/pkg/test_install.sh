@@ -12,7 +12,9 @@ make -s -C "$repo" BUILD="${BUILD:-build}" install DESTDIR="$work/root" PREFIX=$
 
 for f in include/zpool/zpool.h include/zpool/zsmalloc.h include/zpool/zbud.h lib/libzpool.a \
 	 lib/libzpool.so lib/pkgconfig/zpool.pc bin/zpoolfs bin/zmaplat share/man/man1/zpoolfs.1 \
-	 share/man/man8/zmaplat.8 share/zpoolfs/bpftrace/maplat.bt; do
+	 share/man/man8/zmaplat.8 share/zpoolfs/bpftrace/maplat.bt bin/zpoolfsdist \
+	 bin/zpoolfsslower share/man/man8/zpoolfsdist.8 share/man/man8/zpoolfsslower.8 \
+	 share/zpoolfs/bpftrace/requests.bt; do
 	[ -e "$work/root$prefix/$f" ] || { echo "FAIL: $prefix/$f not installed"; exit 1; }
 done
 
