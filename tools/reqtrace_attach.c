@@ -313,7 +313,7 @@ int rq_attach_kernel(struct rq_session *s, struct bpf_object *obj)
 	return 0;
 }
 
-pid_t rq_find_daemon(struct rq_session *s, volatile __u32 *tgid)
+pid_t rq_find_daemon(struct rq_session *s, volatile __u32 *tgid, bool quiet)
 {
 	struct statfs sfs;
 
@@ -321,12 +321,14 @@ pid_t rq_find_daemon(struct rq_session *s, volatile __u32 *tgid)
 	if (statfs(s->mount, &sfs)) {
 		int err = -errno;
 
-		fprintf(stderr, "%s: statfs %s: %s\n", s->tool, s->mount, strerror(-err));
+		if (!quiet)
+			fprintf(stderr, "%s: statfs %s: %s\n", s->tool, s->mount, strerror(-err));
 		return err;
 	}
 	if (!*tgid) {
-		fprintf(stderr, "%s: no FUSE request reached the daemon of %s (not allowed to "
-				"access it?): give its PID with -p\n", s->tool, s->mount);
+		if (!quiet)
+			fprintf(stderr, "%s: no FUSE request reached the daemon of %s (not allowed "
+					"to access it?): give its PID with -p\n", s->tool, s->mount);
 		return -ESRCH;
 	}
 	return (pid_t)*tgid;
@@ -395,6 +397,7 @@ int rq_attach_all(struct rq_session *s, struct bpf_object *obj, pid_t pid,
 		  volatile __u32 *daemon_tgid, struct bpf_program *start, struct bpf_program *done)
 {
 	struct bpf_map *map = bpf_object__find_map_by_name(obj, "syscalls");
+	pid_t found;
 	int err;
 
 	if (!map) {
@@ -406,8 +409,15 @@ int rq_attach_all(struct rq_session *s, struct bpf_object *obj, pid_t pid,
 		err = rq_attach_kernel(s, obj);
 	if (err)
 		return err;
+	/* With -p, the mount's daemon must be that process, when it can be told. */
+	found = rq_find_daemon(s, daemon_tgid, pid != 0);
+	if (pid && found > 0 && found != pid) {
+		fprintf(stderr, "%s: PID %d does not serve %s (PID %d does)\n", s->tool, pid,
+			s->mount, found);
+		return -ESRCH;
+	}
 	if (!pid)
-		pid = rq_find_daemon(s, daemon_tgid);
+		pid = found;
 	if (pid < 0)
 		return pid;
 	s->pid = pid;

@@ -78,9 +78,10 @@ int rq_attach_kernel(struct rq_session *s, struct bpf_object *obj);
 /*
  * rq_find_daemon - make one request on the mount (statfs) and read which
  * process replied from @tgid (the program's daemon_tgid, set by the attached
- * fuse_request_end program). Return: the PID, or -errno (message printed).
+ * fuse_request_end program). Return: the PID, or -errno (message printed
+ * unless @quiet).
  */
-pid_t rq_find_daemon(struct rq_session *s, volatile __u32 *tgid);
+pid_t rq_find_daemon(struct rq_session *s, volatile __u32 *tgid, bool quiet);
 
 /*
  * rq_attach_usdt - attach @prog to zpoolfs:@probe in the binary of s->pid
@@ -92,7 +93,8 @@ int rq_attach_usdt(struct rq_session *s, struct bpf_program *prog, const char *p
 
 /*
  * rq_attach_all - the whole sequence above but arming: fill the syscalls map,
- * attach the kernel programs, find the daemon unless @pid is given, attach
+ * attach the kernel programs, find the daemon (which must be @pid if that is
+ * not 0, when it can be found), attach
  * @start (and @done, if not NULL) to its probes.
  * Return: 0 or -errno (message printed).
  */

@@ -86,5 +86,6 @@ expect_error 'invalid interval' "$M" 0
 expect_error 'invalid PID' -p x "$M"
 expect_error 'give the mount point' -m
 expect_error 'no such process' -p 999999999 "$M"
+expect_error "PID $$ does not serve" -p $$ "$M"
 zfs_umount "$M"
 echo "zpoolfsdist ok"

@@ -12,9 +12,11 @@
 #   dist       zpoolfsdist MOUNT attached
 #   slower     zpoolfsslower MOUNT attached (10 ms: prints nothing here)
 #   bpftrace   tools/bpftrace/requests.bt attached
-# Each configuration's figure is the median over the rounds of files per
-# second (wall time of the workload), with the range. Wall time on a shared
-# machine is noisy, so the untraced cost of the probes is also counted: the
+# Each configuration's figures are medians over the rounds, with ranges: files
+# per second (wall time of the workload), and CPU time per file of the
+# workload and the daemon together (user + system, so the kernel's FUSE work
+# and the BPF programs the two run are in it; a busy machine disturbs it less
+# than wall time). The untraced cost of the probes is also counted: the
 # instructions the daemon executes per request (valgrind's callgrind over a
 # whole mount: start, one workload of BENCH_REQ_CG_FILES files, unmount;
 # divided by the requests its own counters saw), for noprobes and untraced.
@@ -82,10 +84,20 @@ requests() {
 	awk 'NR > 1 { n += $2 } END { print n + 0 }' "$1/.zpool/requests"
 }
 
-# run MOUNT: one round of the workload; prints files per second.
+# cpu_ns PID: CPU time of all the threads of PID so far, in ns.
+cpu_ns() {
+	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ n += $1 } END { print n + 0 }'
+}
+
+# run MOUNT: one round of the workload; prints "FILES_PER_S,CPU_US_PER_FILE"
+# (the workload's CPU and the daemon's).
 run() {
+	local pid=${DAEMON[$1]} c0 c1 out
 	mkdir -p "$1/w"
-	python3 "$WL" "$1/w" "$FILES"
+	c0=$(cpu_ns "$pid")
+	out=$(python3 "$WL" "$1/w" "$FILES")
+	c1=$(cpu_ns "$pid")
+	echo "$out" | awk -v d=$((c1 - c0)) -v n="$FILES" '{ printf "%s,%.2f\n", $1, $2 + d / n / 1000 }'
 }
 
 # counted BINARY NAME: the daemon under callgrind for one workload; appends
@@ -186,17 +198,23 @@ rows, perf = {}, {}
 for line in open(tsv):
     kind, name, vals = line.rstrip("\n").split("\t")
     if kind == "smallfiles":
-        rows[name] = [float(v) for v in vals.split()]
+        rows[name] = [tuple(float(x) for x in v.split(",")) for v in vals.split()]
     else:
         perf[name] = [tuple(int(x) for x in v.split(",")) for v in vals.split()]
-base = statistics.median(rows["untraced"])
+def col(v, i):
+    return [x[i] for x in v]
+base = [statistics.median(col(rows["untraced"], i)) for i in (0, 1)]
 out = [f"Small-file workload ({files} files a round: create+write 4 KiB+close, stat, "
        f"open+read+close, unlink), {rounds} rounds interleaved, commit {commit}, "
        f"load average at the end {load}.", "",
-       "| daemon / tracer | files/s (median) | range | vs untraced |", "|---|---:|---:|---:|"]
+       "| daemon / tracer | files/s (median) | range | vs untraced "
+       "| CPU us/file (median) | range | vs untraced |",
+       "|---|---:|---:|---:|---:|---:|---:|"]
 for name, v in rows.items():
-    m = statistics.median(v)
-    out.append(f"| {name} | {m:.0f} | {min(v):.0f}-{max(v):.0f} | {m / base:.3f}x |")
+    f, c = col(v, 0), col(v, 1)
+    mf, mc = statistics.median(f), statistics.median(c)
+    out.append(f"| {name} | {mf:.0f} | {min(f):.0f}-{max(f):.0f} | {mf / base[0]:.3f}x "
+               f"| {mc:.1f} | {min(c):.1f}-{max(c):.1f} | {mc / base[1]:.3f}x |")
 if perf:
     out += ["", "Daemon instructions per request (callgrind over a whole mount: start, "
             "the workload, unmount; each run):", "",
