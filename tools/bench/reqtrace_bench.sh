@@ -86,7 +86,7 @@ requests() {
 
 # cpu_ns PID: CPU time of all the threads of PID so far, in ns.
 cpu_ns() {
-	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ n += $1 } END { print n + 0 }'
+	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ n += $1 } END { printf "%.0f\n", n }'
 }
 
 # run MOUNT: one round of the workload; prints "FILES_PER_S,CPU_US_PER_FILE"
