@@ -3,6 +3,7 @@
  * reqtrace_attach.c - from a mount point to attached reqtrace programs, for
  * zpoolfsdist and zpoolfsslower (see reqtrace_attach.h for the sequence).
  */
+#include <argp.h>
 #include <errno.h>
 #include <signal.h>
 #include <poll.h>
@@ -141,6 +142,48 @@ const char *rq_opcode_name(unsigned int opcode)
 	return "?";
 }
 
+struct rq_args rq_args;
+
+enum { OPT_BTF = 0x100 };
+
+static const struct argp_option common_opts[] = {
+	{ "pid", 'p', "PID", 0, "The daemon serving MOUNT (default: found from it)", 0 },
+	{ "verbose", 'v', NULL, 0, "Verbose debug output (libbpf's too)", 0 },
+	{ "btf", OPT_BTF, "FILE", 0, "Kernel BTF to use instead of /sys/kernel/btf/vmlinux", 0 },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0 },
+	{},
+};
+
+static error_t parse_common(int key, char *arg, struct argp_state *state)
+{
+	long v;
+
+	switch (key) {
+	case 'h':
+		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
+		break;
+	case 'p':
+		if (rq_parse_long(arg, 1, INT_MAX, &v))
+			argp_error(state, "invalid PID: %s", arg);
+		rq_args.pid = v;
+		break;
+	case 'v':
+		rq_args.verbose = true;
+		break;
+	case OPT_BTF:
+		rq_args.btf_path = arg;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+const struct argp rq_common_argp = {
+	.options = common_opts,
+	.parser = parse_common,
+};
+
 int rq_parse_long(const char *str, long min, long max, long *out)
 {
 	char *end;
@@ -187,12 +230,10 @@ int rq_setup(struct rq_session *s, const char *mount, pid_t pid, const char *btf
 
 int rq_libbpf_print(enum libbpf_print_level level, const char *format, va_list args)
 {
-	if (level == LIBBPF_DEBUG && !rq_verbose)
+	if (level == LIBBPF_DEBUG && !rq_args.verbose)
 		return 0;
 	return vfprintf(stderr, format, args);
 }
-
-bool rq_verbose;
 
 /* Undo mountinfo's octal escapes (\040 for a space...) in place. */
 static void unescape(char *s)

@@ -14,6 +14,7 @@
 #ifndef ZPOOL_TOOLS_REQTRACE_ATTACH_H
 #define ZPOOL_TOOLS_REQTRACE_ATTACH_H
 
+#include <argp.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -58,8 +59,17 @@ struct rq_session {
  */
 int rq_setup(struct rq_session *s, const char *mount, pid_t pid, const char *btf_path);
 
-/* libbpf's messages: its debug output only with rq_verbose (-v). */
-extern bool rq_verbose;
+/* The options both tools take, parsed by rq_common_argp (an argp child). */
+struct rq_args {
+	pid_t pid;		/* -p: the daemon; 0: find it */
+	bool verbose;		/* -v */
+	const char *btf_path;	/* --btf */
+};
+
+extern struct rq_args rq_args;
+extern const struct argp rq_common_argp;
+
+/* libbpf's messages: its debug output only with -v. */
 int rq_libbpf_print(enum libbpf_print_level level, const char *format, va_list args);
 
 /*

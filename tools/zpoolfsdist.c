@@ -29,13 +29,10 @@
 #include "zpoolfsdist.skel.h"
 
 static struct env {
-	pid_t pid;
 	const char *mount;
-	const char *btf_path;
 	bool milliseconds;
 	bool json;
 	bool timestamp;
-	bool verbose;
 	int interval;		/* seconds; 0: print once, at the end */
 	long count;		/* intervals to print; 0: no limit */
 } env;
@@ -53,18 +50,12 @@ static const char argp_doc[] =
 	"    zpoolfsdist -m /mnt/z 5       # every 5 seconds, in milliseconds\n"
 	"    zpoolfsdist -T /mnt/z 1 10    # every second with a timestamp, ten times\n"
 	"    zpoolfsdist -j /mnt/z 10      # JSON, one object per line, every 10 s\n"
-	"    zpoolfsdist -p 1234 /mnt/z    # the daemon is PID 1234 (else found from the mount)\n";
-
-enum { OPT_BTF = 0x100 };
+	"    zpoolfsdist -p 1234 /mnt/z    # the daemon is PID 1234 (checked)\n";
 
 static const struct argp_option opts[] = {
-	{ "pid", 'p', "PID", 0, "The daemon serving MOUNT (default: found from it)", 0 },
 	{ "milliseconds", 'm', NULL, 0, "Histograms in milliseconds (default: microseconds)", 0 },
 	{ "timestamp", 'T', NULL, 0, "Print a timestamp with each interval", 0 },
 	{ "json", 'j', NULL, 0, "JSON output, one object per interval and line", 0 },
-	{ "verbose", 'v', NULL, 0, "Verbose debug output (libbpf's too)", 0 },
-	{ "btf", OPT_BTF, "FILE", 0, "Kernel BTF to use instead of /sys/kernel/btf/vmlinux", 0 },
-	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0 },
 	{},
 };
 
@@ -74,14 +65,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	long v;
 
 	switch (key) {
-	case 'h':
-		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
-		break;
-	case 'p':
-		if (rq_parse_long(arg, 1, INT_MAX, &v))
-			argp_error(state, "invalid PID: %s", arg);
-		env.pid = v;
-		break;
 	case 'm':
 		env.milliseconds = true;
 		break;
@@ -90,12 +73,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 'j':
 		env.json = true;
-		break;
-	case 'v':
-		env.verbose = true;
-		break;
-	case OPT_BTF:
-		env.btf_path = arg;
 		break;
 	case ARGP_KEY_ARG:
 		if (pos == 0) {
@@ -381,11 +358,13 @@ static void print_interval(const struct zpoolfsdist_bpf *obj, const struct rq_se
 
 int main(int argc, char **argv)
 {
+	static const struct argp_child children[] = { { &rq_common_argp, 0, NULL, 0 }, {} };
 	static const struct argp argp = {
 		.options = opts,
 		.parser = parse_arg,
 		.args_doc = "MOUNT [interval [count]]",
 		.doc = argp_doc,
+		.children = children,
 	};
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts);
 	struct rq_session rs = { .tool = "zpoolfsdist" };
@@ -398,15 +377,15 @@ int main(int argc, char **argv)
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
 	if (err)
 		return 1;
-	rs.verbose = rq_verbose = env.verbose;
+	rs.verbose = rq_args.verbose;
 	libbpf_set_print(rq_libbpf_print);
 	elf_version(EV_CURRENT);
 
-	if (rq_setup(&rs, env.mount, env.pid, env.btf_path))
+	if (rq_setup(&rs, env.mount, rq_args.pid, rq_args.btf_path))
 		return 1;
 
-	if (env.btf_path)
-		open_opts.btf_custom_path = env.btf_path;
+	if (rq_args.btf_path)
+		open_opts.btf_custom_path = rq_args.btf_path;
 	obj = zpoolfsdist_bpf__open_opts(&open_opts);
 	if (!obj) {
 		err = -errno;
@@ -424,7 +403,7 @@ int main(int argc, char **argv)
 	/* Signals first: a Ctrl-C during attach must still detach cleanly. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	err = rq_attach_all(&rs, obj->obj, env.pid, &obj->bss->daemon_tgid,
+	err = rq_attach_all(&rs, obj->obj, rq_args.pid, &obj->bss->daemon_tgid,
 			    obj->progs.request_start, obj->progs.request_done);
 	if (err)
 		goto out_detach;

@@ -27,13 +27,10 @@
 #include "zpoolfsslower.skel.h"
 
 static struct env {
-	pid_t pid;
 	const char *mount;
-	const char *btf_path;
 	long min_ms;
 	bool daemon;
 	bool json;
-	bool verbose;
 } env = {
 	.min_ms = 10,
 };
@@ -54,17 +51,11 @@ static const char argp_doc[] =
 	"    zpoolfsslower /mnt/z 0        # every operation\n"
 	"    zpoolfsslower -d /mnt/z       # with the daemon's share of each\n"
 	"    zpoolfsslower -j /mnt/z       # JSON, one object per line\n"
-	"    zpoolfsslower -p 1234 /mnt/z  # the daemon is PID 1234 (else found from the mount)\n";
-
-enum { OPT_BTF = 0x100 };
+	"    zpoolfsslower -p 1234 /mnt/z  # the daemon is PID 1234 (checked)\n";
 
 static const struct argp_option opts[] = {
-	{ "pid", 'p', "PID", 0, "The daemon serving MOUNT (default: found from it)", 0 },
 	{ "daemon", 'd', NULL, 0, "Also print the daemon's share of each latency", 0 },
 	{ "json", 'j', NULL, 0, "JSON output, one object per operation and line", 0 },
-	{ "verbose", 'v', NULL, 0, "Verbose debug output (libbpf's too)", 0 },
-	{ "btf", OPT_BTF, "FILE", 0, "Kernel BTF to use instead of /sys/kernel/btf/vmlinux", 0 },
-	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0 },
 	{},
 };
 
@@ -74,25 +65,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	long v;
 
 	switch (key) {
-	case 'h':
-		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
-		break;
-	case 'p':
-		if (rq_parse_long(arg, 1, INT_MAX, &v))
-			argp_error(state, "invalid PID: %s", arg);
-		env.pid = v;
-		break;
 	case 'd':
 		env.daemon = true;
 		break;
 	case 'j':
 		env.json = true;
-		break;
-	case 'v':
-		env.verbose = true;
-		break;
-	case OPT_BTF:
-		env.btf_path = arg;
 		break;
 	case ARGP_KEY_ARG:
 		if (pos == 0) {
@@ -188,11 +165,13 @@ static int handle_event(void *ctx, void *data, size_t len)
 
 int main(int argc, char **argv)
 {
+	static const struct argp_child children[] = { { &rq_common_argp, 0, NULL, 0 }, {} };
 	static const struct argp argp = {
 		.options = opts,
 		.parser = parse_arg,
 		.args_doc = "MOUNT [min_ms]",
 		.doc = argp_doc,
+		.children = children,
 	};
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts);
 	struct rq_session rs = { .tool = "zpoolfsslower" };
@@ -205,15 +184,15 @@ int main(int argc, char **argv)
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
 	if (err)
 		return 1;
-	rs.verbose = rq_verbose = env.verbose;
+	rs.verbose = rq_args.verbose;
 	libbpf_set_print(rq_libbpf_print);
 	elf_version(EV_CURRENT);
 
-	if (rq_setup(&rs, env.mount, env.pid, env.btf_path))
+	if (rq_setup(&rs, env.mount, rq_args.pid, rq_args.btf_path))
 		return 1;
 
-	if (env.btf_path)
-		open_opts.btf_custom_path = env.btf_path;
+	if (rq_args.btf_path)
+		open_opts.btf_custom_path = rq_args.btf_path;
 	obj = zpoolfsslower_bpf__open_opts(&open_opts);
 	if (!obj) {
 		err = -errno;
@@ -240,7 +219,7 @@ int main(int argc, char **argv)
 	/* Signals first: a Ctrl-C during attach must still detach cleanly. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	err = rq_attach_all(&rs, obj->obj, env.pid, &obj->bss->daemon_tgid,
+	err = rq_attach_all(&rs, obj->obj, rq_args.pid, &obj->bss->daemon_tgid,
 			    obj->progs.request_start, NULL);
 	if (err)
 		goto out_detach;
