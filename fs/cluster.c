@@ -118,9 +118,8 @@ struct zfs_piece *zfs_piece_alloc(unsigned int npages, unsigned int nobj, size_t
 	return p;
 }
 
-/* A piece holding @clen bytes from @cbuf in a new chain. Return: 0, -ENOMEM, -ENOSPC. */
-static int store_piece(struct zfs_fs *fs, const char *cbuf, size_t clen, unsigned int npages,
-		       struct zfs_piece **out)
+int zfs_piece_store(struct zfs_fs *fs, const void *cbuf, size_t clen, unsigned int npages,
+		    unsigned int flags, struct zfs_piece **out)
 {
 	unsigned int nobj = chain_len(fs, clen), i;
 	struct zfs_piece *p = zfs_piece_alloc(npages, nobj, clen);
@@ -128,6 +127,8 @@ static int store_piece(struct zfs_fs *fs, const char *cbuf, size_t clen, unsigne
 
 	if (!p)
 		return -ENOMEM;
+	atomic_store_explicit(&p->flags, flags, memory_order_relaxed);
+	atomic_store_explicit(&p->atime, zfs_fs_seconds(fs), memory_order_relaxed);
 	for (i = 0; i < nobj; i++) {
 		size_t len = obj_len(fs, p, i);
 		void *dst;
@@ -136,7 +137,7 @@ static int store_piece(struct zfs_fs *fs, const char *cbuf, size_t clen, unsigne
 		if (err)
 			break;
 		dst = zpool_map_handle(fs->pool, p->h[i], ZPOOL_MM_WO);
-		memcpy(dst, cbuf + i * fs->chain_obj, len);
+		memcpy(dst, (const char *)cbuf + i * fs->chain_obj, len);
 		zpool_unmap_handle(fs->pool, p->h[i]);
 	}
 	if (err) {
@@ -229,7 +230,7 @@ int zfs_cluster_encode(struct zfs_fs *fs, const void *src, unsigned int n, struc
 		}
 		return 0;
 	}
-	err = store_piece(fs, cbuf, (size_t)clen, m, &p);
+	err = zfs_piece_store(fs, cbuf, (size_t)clen, m, 0, &p);
 	if (err)
 		return err;
 	atomic_init(&p->refs, m);
@@ -311,14 +312,17 @@ void zfs_piece_put(struct zfs_fs *fs, struct zfs_piece *p)
 	free(p);
 }
 
-void zfs_piece_touch(struct zfs_fs *fs, struct zfs_piece *p)
+bool zfs_piece_touch(struct zfs_fs *fs, struct zfs_piece *p, uint32_t now)
 {
-	uint32_t now = zfs_fs_seconds(fs);
+	bool was_idle = false;
 
+	(void)fs;
 	if (atomic_load_explicit(&p->flags, memory_order_relaxed) & ZFS_PTE_IDLE)
-		atomic_fetch_and_explicit(&p->flags, ~ZFS_PTE_IDLE, memory_order_relaxed);
+		was_idle = atomic_fetch_and_explicit(&p->flags, ~ZFS_PTE_IDLE,
+						     memory_order_relaxed) & ZFS_PTE_IDLE;
 	if (atomic_load_explicit(&p->atime, memory_order_relaxed) != now)
 		atomic_store_explicit(&p->atime, now, memory_order_relaxed);
+	return was_idle;
 }
 
 /* Store the live pages of @p in the cluster at @first singly. */

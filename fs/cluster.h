@@ -73,6 +73,14 @@ int zfs_cluster_encode(struct zfs_fs *fs, const void *src, unsigned int n, struc
 struct zfs_piece *zfs_piece_alloc(unsigned int npages, unsigned int nobj, size_t clen);
 
 /**
+ * zfs_piece_store - a new piece of @npages pages whose compressed stream is
+ * the @clen bytes at @cbuf, in a new chain, with @flags (ZFS_PTE_*) and no
+ * reference yet. Return: 0; -ENOMEM; -ENOSPC (mem_limit): nothing allocated.
+ */
+int zfs_piece_store(struct zfs_fs *fs, const void *cbuf, size_t clen, unsigned int npages,
+		    unsigned int flags, struct zfs_piece **out);
+
+/**
  * zfs_piece_decode - the page in @slot of @p into @dst (4096 bytes, any
  * alignment). The thread keeps the last piece it expanded, so the pages of
  * one piece read in order cost one decompression.
@@ -102,10 +110,11 @@ static inline void zfs_piece_get(struct zfs_piece *p)
 void zfs_piece_put(struct zfs_fs *fs, struct zfs_piece *p);
 
 /**
- * zfs_piece_touch - note a read or write of @p now: clears idle (zram clears
+ * zfs_piece_touch - note a read of @p at @now: clears idle (zram clears
  * ZRAM_IDLE on access) and sets atime. Relaxed atomics; any lock.
+ * Return: true if the piece was idle.
  */
-void zfs_piece_touch(struct zfs_fs *fs, struct zfs_piece *p);
+bool zfs_piece_touch(struct zfs_fs *fs, struct zfs_piece *p, uint32_t now);
 
 /**
  * zfs_cluster_tidy - after pages of the cluster holding page @idx were

@@ -113,7 +113,7 @@ static void decode_items(struct zfs_par *par, unsigned int from, unsigned int to
 		uint64_t a = pstart > r->off ? pstart : r->off;
 		uint64_t b = pstart + PAGE < r->end ? pstart + PAGE : r->end;
 		char *dst = r->buf + (a - r->off);
-		struct zfs_pte e = zfs_ptab_lookup(&r->in->file.pt, r->first + k);
+		struct zfs_pte e = zfs_page_get(r->fs, r->in, r->first + k);
 		int err = 0;
 
 		if (failed_before(&r->fail, k))

@@ -25,7 +25,8 @@ FS_TESTS += tests/fs/test_basic.sh tests/fs/test_badopts.sh tests/fs/test_mount.
 	tests/fs/test_mmap.sh tests/fs/test_bigdir.sh tests/fs/test_fuzz.sh tests/fs/test_diff.sh \
 	tests/fs/test_direct.sh tests/fs/test_odirect.sh tests/fs/test_rss.sh \
 	tests/fs/test_requests.sh tests/fs/test_autocompact.sh tests/fs/test_cluster.sh \
-	tests/fs/test_attrcache.sh tests/fs/test_writeback.sh tests/fs/test_backing.sh
+	tests/fs/test_attrcache.sh tests/fs/test_writeback.sh tests/fs/test_backing.sh \
+	tests/fs/test_recompress.sh
 # copy_file_range sharing (fs/share.c)
 FS_TESTS += tests/fs/test_share.sh
 # an ordinary user (uid 65534) mounting through fusermount3

@@ -28,6 +28,10 @@
 	X(shared_pages, GAUGE, "file pages pointing at data stored for another page")     \
 	X(shared_bytes_saved, GAUGE, "compressed bytes the shared pages would have taken") \
 	X(pages_copy_shared, TOTAL, "pages copy_file_range shared instead of copying")    \
+	X(idle_pages, GAUGE, "pages marked idle and not read or written since")        \
+	X(recomp_pages, GAUGE, "pages stored with the second algorithm (recomp=)")       \
+	X(recompressions, TOTAL, "pages recompressed with the second algorithm, ever")   \
+	X(recomp_no_gain, TOTAL, "pages recompression left alone: no smaller, ever")    \
 	X(pages_written, TOTAL, "page stores, ever")                                      \
 	X(pages_read, TOTAL, "page loads, ever")                                          \
 	X(failed_reads, TOTAL, "page loads that failed")                                  \

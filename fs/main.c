@@ -30,6 +30,7 @@
 
 #include "autocompact.h"
 #include "backing.h"
+#include "recompress.h"
 #include "loop.h"
 #include "ops.h"
 #include "replybuf.h"
@@ -303,11 +304,13 @@ int main(int argc, char *argv[])
 	start_helpers();
 	if (zfs_autocompact_start(fs))
 		fprintf(stderr, "zpoolfs: warning: no automatic compaction (no thread)\n");
+	zfs_recomp_start(fs);
 	threads = request_threads(&co, &opt);
 	/* As many reply buffers as threads can read at once: none is made twice. */
 	zfs_replybuf_init(threads);
 	ret = zfs_loop_run(se, threads, co.clone_fd) ? 1 : 0;
 	zfs_autocompact_stop(fs);
+	zfs_recomp_stop(fs);
 	zfs_workers_stop();
 	zfs_replybuf_fini();
 	zpage_fail_reset();

@@ -47,6 +47,9 @@ static const struct fuse_opt zfs_opt_spec[] = {
 	OPT("readahead=%s", readahead),
 	OPT("cluster=%s", cluster),
 	OPT("timeout=%s", timeout),
+	OPT("recomp=%s", recomp),
+	OPT("recomp_level=%s", recomp_level),
+	OPT("recomp_after=%s", recomp_after),
 	OPT("nostats", nostats),
 	OPT("compact_at=%s", compact_at),
 	OPT("nocompact", nocompact),
@@ -116,7 +119,8 @@ void zfs_opts_free(struct zfs_opt_strings *s)
 	char **strs[] = { &s->size,	  &s->nr_inodes, &s->mode,	&s->uid,
 			  &s->gid,	  &s->backend,	 &s->comp,	&s->comp_level,
 			  &s->mem_limit, &s->statsdir,	 &s->threads,	&s->readahead,
-			  &s->cluster,	  &s->compact_at, &s->timeout,	&s->backing };
+			  &s->cluster,	  &s->compact_at, &s->timeout,	&s->backing,
+			  &s->recomp,	  &s->recomp_level, &s->recomp_after };
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
@@ -270,6 +274,45 @@ static int check_statsdir(const struct zfs_opt_strings *s, struct zfs_options *o
 	return 0;
 }
 
+/* recomp=, recomp_level=, recomp_after=: zram's second algorithm. */
+static int check_recomp(const struct zfs_opt_strings *s, struct zfs_options *o)
+{
+	unsigned long long v;
+	char *end;
+	long long lv;
+
+	if (!s->recomp) {
+		if (s->recomp_level)
+			return bad("recomp_level", s->recomp_level, "needs recomp=");
+		if (s->recomp_after)
+			return bad("recomp_after", s->recomp_after, "needs recomp=");
+		return 0;
+	}
+	if (strcmp(s->recomp, "lz4") && strcmp(s->recomp, "zstd"))
+		return bad("recomp", s->recomp, "want zstd or lz4");
+	o->recomp = s->recomp;
+	if (s->recomp_level) {
+		errno = 0;
+		lv = strtoll(s->recomp_level, &end, 10);
+		if (errno || end == s->recomp_level || *end || lv < INT_MIN || lv > INT_MAX ||
+		    zfs_compressor_check_level(o->recomp, (int)lv)) {
+			char want[96];
+
+			zfs_compressor_level_range(o->recomp, want, sizeof(want));
+			return bad("recomp_level", s->recomp_level, want);
+		}
+		o->recomp_level = (int)lv;
+		o->recomp_level_set = true;
+	}
+	if (s->recomp_after) {
+		if (parse_uint(s->recomp_after, 100UL * 365 * 86400, 10, &v) || v == 0)
+			return bad("recomp_after", s->recomp_after,
+				   "want a number of seconds from 1 to 100 years");
+		o->recomp_after = (unsigned int)v;
+	}
+	return 0;
+}
+
 int zfs_opts_check(const struct zfs_opt_strings *s, struct zfs_options *o)
 {
 	unsigned long long v;
@@ -343,6 +386,9 @@ int zfs_opts_check(const struct zfs_opt_strings *s, struct zfs_options *o)
 	if (s->backing && !*s->backing)
 		return bad("backing", s->backing, "want the path of a file or block device");
 	o->backing = s->backing;
+	err = check_recomp(s, o);
+	if (err)
+		return err;
 	o->atime = (enum zfs_atime)s->atime;
 	o->nodiratime = s->nodiratime;
 	o->writeback = s->writeback;
@@ -387,6 +433,11 @@ void zfs_opts_help(const char *prog)
 	       "    -o cluster=SIZE        compress file data in aligned clusters of SIZE:\n"
 	       "                           4k (page by page, as zram), 8k, 16k (default),\n"
 	       "                           32k or 64k\n"
+	       "    -o recomp=NAME         second algorithm for idle data, zstd or lz4 (none):\n"
+	       "                           echo type=idle > .zpool/recompress, as zram's\n"
+	       "    -o recomp_level=N      its level (zstd: default 3)\n"
+	       "    -o recomp_after=SECS   recompress, in the background, data neither read\n"
+	       "                           nor written for SECS seconds (needs recomp=)\n"
 	       "    -o mem_limit=BYTES     cap on the pool's memory, like zram's mem_limit\n"
 	       "                           (default 0 = none); writes past it fail with ENOSPC\n"
 	       "    -o statsdir=NAME       name of the statistics directory (default .zpool)\n"

@@ -27,6 +27,9 @@ struct zfs_opt_strings {
 	char *threads;
 	char *readahead;
 	char *cluster;
+	char *recomp;
+	char *recomp_level;
+	char *recomp_after;
 	char *compact_at;
 	char *timeout;
 	char *backing;
@@ -72,6 +75,10 @@ struct zfs_options {
 	bool nodiratime;
 	unsigned long readahead_kib;	/* 0: the kernel's default */
 	unsigned int cluster_pages;	/* cluster=: 1 (page by page) .. 16, a power of two */
+	const char *recomp;		/* recomp=: "zstd" | "lz4", NULL = none */
+	int recomp_level;
+	bool recomp_level_set;
+	unsigned int recomp_after;	/* seconds; 0 = no background recompression */
 	unsigned int compact_at;	/* compact when freeable >= this % of the pool */
 	bool nocompact;			/* no automatic compaction */
 	double timeout;			/* timeout=: entry, attribute, negative entry (s) */

@@ -99,6 +99,7 @@
 
 #include "cluster.h"
 #include "pagestore.h"
+#include "recompress.h"
 #include "zpool.h"
 
 #define PAGE ZFS_PAGE_SIZE
@@ -147,6 +148,8 @@ int zfs_data_init(struct zfs_fs *fs)
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
 	fs->mono_base = now.tv_sec;
 	err = zfs_cluster_init(fs);
+	if (!err)
+		err = zfs_recomp_init(fs);
 	if (err)
 		return err;
 
@@ -309,7 +312,8 @@ int zfs_page_decode(struct zfs_fs *fs, const struct zfs_pte *e, void *dst)
 		break;
 	case ZFS_PTE_COMP:
 		src = zpool_map_handle(fs->pool, e->val, ZPOOL_MM_RO);
-		err = zfs_decompress_page(&fs->comp, src, zfs_pte_len(e), dst);
+		err = zfs_decompress_page(zfs_pte_prio(e) ? &fs->recomp : &fs->comp, src,
+					  zfs_pte_len(e), dst);
 		zpool_unmap_handle(fs->pool, e->val);
 		break;
 	case ZFS_PTE_HUGE:
@@ -336,6 +340,30 @@ int zfs_page_decode(struct zfs_fs *fs, const struct zfs_pte *e, void *dst)
 	if (err)
 		zfs_count_add(&fs->counters, failed_reads, 1);
 	return err;
+}
+
+struct zfs_pte zfs_page_get(struct zfs_fs *fs, struct zfs_inode *in, uint64_t idx)
+{
+	struct zfs_pte *slot = zfs_ptab_slot(&in->file.pt, idx), e;
+	uint32_t now;
+
+	if (!slot)
+		return hole;
+	e = zfs_ptab_lookup(&in->file.pt, idx);
+	if (zfs_pte_is_hole(&e))
+		return e;
+	now = zfs_fs_seconds(fs);
+	if (zfs_pte_kind(&e) == ZFS_PTE_PIECE) {
+		struct zfs_piece *p = (struct zfs_piece *)e.val;
+
+		if (zfs_piece_touch(fs, p, now))
+			zfs_count_sub(&fs->counters, idle_pages,
+				      atomic_load_explicit(&p->live, memory_order_relaxed));
+	} else if (e.atime != now || (e.info & ZFS_PTE_IDLE)) {
+		if (zfs_ptab_touch(&in->file.pt, idx, now))
+			zfs_count_sub(&fs->counters, idle_pages, 1);
+	}
+	return e;
 }
 
 /* Give an entry's pool memory back. No lock needed: the entry is unpublished. */
@@ -453,6 +481,7 @@ void zfs_page_account(struct zfs_fs *fs, struct zfs_inode *in, const struct zfs_
 	struct zfs_counters *c = &fs->counters;
 	struct zfs_file *f = &in->file;
 	unsigned long bytes = 0, pool_bytes = ~0UL;
+	unsigned int flags;
 
 	switch (zfs_pte_kind(e)) {
 	case ZFS_PTE_HOLE:
@@ -492,6 +521,21 @@ void zfs_page_account(struct zfs_fs *fs, struct zfs_inode *in, const struct zfs_
 	}
 	if (pool_bytes == ~0UL)
 		pool_bytes = bytes;
+	flags = zfs_pte_kind(e) == ZFS_PTE_PIECE ?
+		atomic_load_explicit(&((struct zfs_piece *)e->val)->flags, memory_order_relaxed) :
+		zfs_pte_flags(e);
+	if (flags & ZFS_PTE_IDLE) {
+		if (sign > 0)
+			zfs_count_add(c, idle_pages, 1);
+		else
+			zfs_count_sub(c, idle_pages, 1);
+	}
+	if (flags & ZFS_PTE_PRIO_MASK) {
+		if (sign > 0)
+			zfs_count_add(c, recomp_pages, 1);
+		else
+			zfs_count_sub(c, recomp_pages, 1);
+	}
 	f->pages += sign;
 	if (sign > 0) {
 		f->stored_bytes += bytes;
@@ -518,6 +562,8 @@ int zfs_page_publish(struct zfs_fs *fs, struct zfs_inode *in, uint64_t idx, stru
 
 	if (charge && zfs_charge_pages(fs, 1))
 		return -ENOSPC;
+	if (!e.atime && !zfs_pte_is_hole(&e))
+		e.atime = zfs_fs_seconds(fs);
 	err = zfs_ptab_store(&in->file.pt, idx, e, old);
 	if (err) {
 		if (charge)

@@ -28,6 +28,12 @@ int zfs_page_encode(struct zfs_fs *fs, const void *src, struct zfs_pte *out);
  */
 int zfs_page_decode(struct zfs_fs *fs, const struct zfs_pte *e, void *dst);
 
+/**
+ * zfs_page_get - the entry at @idx for a read: also clears its idle flag
+ * and sets its atime (or its piece's). Context: the inode's read lock.
+ */
+struct zfs_pte zfs_page_get(struct zfs_fs *fs, struct zfs_inode *in, uint64_t idx);
+
 /** zfs_page_release - give an unpublished entry's pool memory back. */
 void zfs_page_release(struct zfs_fs *fs, const struct zfs_pte *e);
 

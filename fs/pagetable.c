@@ -68,25 +68,62 @@ void zfs_ptab_init(struct zfs_ptab *pt)
 {
 	pt->root = NULL;
 	pt->height = 0;
+	pt->gen = 0;
 	pt->one = hole;
+}
+
+struct zfs_pte *zfs_ptab_slot(struct zfs_ptab *pt, uint64_t idx)
+{
+	void *p = pt->root;
+
+	if (pt->height == 0)
+		return idx == 0 ? &pt->one : NULL;
+	if (idx > max_index(pt->height))
+		return NULL;
+	for (unsigned int level = pt->height; level > 1; level--) {
+		struct node *n = p;
+
+		p = n->slot[(idx >> level_bits(level - 1)) & (NODE_SIZE - 1)];
+		if (!p)
+			return NULL;
+	}
+	return &((struct leaf *)p)->e[idx & (LEAF_SIZE - 1)];
+}
+
+/*
+ * Readers under the read lock may set an entry's idle flag and atime at the
+ * same time (zfs_ptab_touch), so those two words are read atomically here;
+ * val changes only under the write lock.
+ */
+static struct zfs_pte load_pte(const struct zfs_pte *e)
+{
+	return (struct zfs_pte){
+		.val = e->val,
+		.info = __atomic_load_n(&e->info, __ATOMIC_RELAXED),
+		.atime = __atomic_load_n(&e->atime, __ATOMIC_RELAXED),
+	};
 }
 
 struct zfs_pte zfs_ptab_lookup(const struct zfs_ptab *pt, uint64_t idx)
 {
-	const void *p = pt->root;
+	const struct zfs_pte *e = zfs_ptab_slot((struct zfs_ptab *)pt, idx);
 
-	if (pt->height == 0)
-		return idx == 0 ? pt->one : hole;
-	if (idx > max_index(pt->height))
-		return hole;
-	for (unsigned int level = pt->height; level > 1; level--) {
-		const struct node *n = p;
+	return e ? load_pte(e) : hole;
+}
 
-		p = n->slot[(idx >> level_bits(level - 1)) & (NODE_SIZE - 1)];
-		if (!p)
-			return hole;
-	}
-	return ((const struct leaf *)p)->e[idx & (LEAF_SIZE - 1)];
+bool zfs_ptab_touch(struct zfs_ptab *pt, uint64_t idx, uint32_t now)
+{
+	struct zfs_pte *e = zfs_ptab_slot(pt, idx);
+	bool was_idle = false;
+
+	if (!e)
+		return false;
+	if (__atomic_load_n(&e->info, __ATOMIC_RELAXED) & ZFS_PTE_IDLE)
+		was_idle = __atomic_fetch_and(&e->info, ~ZFS_PTE_IDLE, __ATOMIC_RELAXED) &
+			   ZFS_PTE_IDLE;
+	if (__atomic_load_n(&e->atime, __ATOMIC_RELAXED) != now)
+		__atomic_store_n(&e->atime, now, __ATOMIC_RELAXED);
+	return was_idle;
 }
 
 /* Return: 1 if *@slotp was created, 0 if it existed, -ENOMEM. */
@@ -208,6 +245,7 @@ int zfs_ptab_store(struct zfs_ptab *pt, uint64_t idx, struct zfs_pte e, struct z
 {
 	int r;
 
+	pt->gen++;
 	*old = hole;
 	if (zfs_pte_kind(&e) == ZFS_PTE_HOLE) {
 		if (pt->height == 0) {
@@ -251,7 +289,7 @@ static bool next_rec(const void *p, unsigned int level, uint64_t base, uint64_t 
 		for (uint64_t i = idx - base; i < LEAF_SIZE; i++) {
 			if (zfs_pte_kind(&l->e[i]) != ZFS_PTE_HOLE) {
 				*found = base + i;
-				*e = l->e[i];
+				*e = load_pte(&l->e[i]);
 				return true;
 			}
 		}
@@ -276,7 +314,7 @@ bool zfs_ptab_next(const struct zfs_ptab *pt, uint64_t idx, uint64_t *found, str
 	if (pt->height == 0) {
 		if (idx == 0 && zfs_pte_kind(&pt->one) != ZFS_PTE_HOLE) {
 			*found = 0;
-			*e = pt->one;
+			*e = load_pte(&pt->one);
 			return true;
 		}
 		return false;

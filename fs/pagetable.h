@@ -98,6 +98,7 @@ static inline struct zfs_pte zfs_pte_make_flags(enum zfs_pte_kind kind, unsigned
 struct zfs_ptab {
 	void *root;		/* NULL, a leaf (height 1) or an interior node */
 	unsigned int height;	/* 0: only index 0 can be present, kept in @one */
+	uint32_t gen;		/* bumped by every store: "has anything changed?" */
 	struct zfs_pte one;	/* height 0: the page at index 0 */
 };
 
@@ -105,6 +106,20 @@ void zfs_ptab_init(struct zfs_ptab *pt);
 
 /** zfs_ptab_lookup - the entry at @idx, or a hole. Context: caller's inode lock. */
 struct zfs_pte zfs_ptab_lookup(const struct zfs_ptab *pt, uint64_t idx);
+
+/**
+ * zfs_ptab_slot - where the entry at @idx lives, or NULL when no node holds
+ * it (a hole). Context: the inode's lock; writes to the slot need the write
+ * lock, except zfs_ptab_touch()'s.
+ */
+struct zfs_pte *zfs_ptab_slot(struct zfs_ptab *pt, uint64_t idx);
+
+/**
+ * zfs_ptab_touch - a read of page @idx at @now (seconds since the mount):
+ * clears its idle flag and sets its atime, atomically, so readers under the
+ * read lock may do it together. Return: true if the flag was set.
+ */
+bool zfs_ptab_touch(struct zfs_ptab *pt, uint64_t idx, uint32_t now);
 
 /**
  * zfs_ptab_store - replace the entry at @idx with @e (a hole clears it).

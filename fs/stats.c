@@ -43,13 +43,15 @@
 /* The zsmalloc mount's files; the order is the order readdir shows. */
 const char *const zfs_stats_files[] = {
 	"mm_stat", "io_stat", "classes", "fullness", "pool", "stats.json", "compact", "requests",
-	"bd_stat", "writeback", "writeback_limit", "writeback_limit_enable", NULL,
+	"bd_stat", "writeback", "writeback_limit", "writeback_limit_enable", "idle", "recompress",
+	NULL,
 };
 
 /* A zbud pool has no classes: its one table replaces classes and fullness. */
 static const char *const zbud_stats_files[] = {
 	"mm_stat", "io_stat", "zbud", "pool", "stats.json", "compact", "requests",
-	"bd_stat", "writeback", "writeback_limit", "writeback_limit_enable", NULL,
+	"bd_stat", "writeback", "writeback_limit", "writeback_limit_enable", "idle", "recompress",
+	NULL,
 };
 
 const char *const *zfs_stats_file_list(const char *backend)
@@ -717,6 +719,13 @@ static bool listed(const char *const *list, const char *name)
 	return false;
 }
 
+/* idle and recompress are written to (recompress.c), as zram's; they read empty. */
+static void render_nothing(struct sbuf *sb, const struct view *v)
+{
+	(void)sb;
+	(void)v;
+}
+
 int zfs_stats_render(const struct zfs_stats_source *src, const char *name, char **out,
 		     size_t *len)
 {
@@ -731,6 +740,7 @@ int zfs_stats_render(const struct zfs_stats_source *src, const char *name, char 
 		{ "requests", render_requests },	{ "bd_stat", render_bd_stat },
 		{ "writeback", render_writeback },	{ "writeback_limit", render_wb_limit },
 		{ "writeback_limit_enable", render_wb_limit_enable },
+		{ "idle", render_nothing },	{ "recompress", render_nothing },
 	};
 	struct sbuf sb = { 0 };
 	struct view *v;

@@ -11,7 +11,9 @@
  *       |-- requests     -r--r--r--  FUSE requests by opcode (requests.c)
  *       |-- compact      -rw-r--r-- owner   (write "1": compact now)
  *       |-- writeback    --w------- owner   (zram's: idle, huge, huge_idle, incompressible)
- *       `-- writeback_limit, writeback_limit_enable   -rw-r--r-- owner (zram's)
+ *       |-- writeback_limit, writeback_limit_enable   -rw-r--r-- owner (zram's)
+ *       |-- idle         --w------- owner   (zram's: "all" or SECONDS; recompress.c)
+ *       `-- recompress   --w------- owner   (zram's: "type=idle ..."; recompress.c)
  *
  * The directory and its files are ordinary inodes marked special: created
  * once at mount, pinned (a reference that is never dropped), not counted in
@@ -35,6 +37,7 @@
 
 #include "backing.h"
 #include "ops.h"
+#include "recompress.h"
 #include "share.h"
 #include "stats.h"
 #include "writeback.h"
@@ -120,6 +123,27 @@ static int write_writeback(struct zfs_fs *fs, const char *text)
 	return zfs_writeback_cmd(fs, text);
 }
 
+static int write_idle(struct zfs_fs *fs, const char *text)
+{
+	uint32_t min_age;
+
+	if (zfs_idle_parse(text, &min_age))
+		return -EINVAL;
+	zfs_idle_mark(fs, min_age);
+	return 0;
+}
+
+static int write_recompress(struct zfs_fs *fs, const char *text)
+{
+	struct zfs_recomp_req rq;
+	long r;
+
+	if (zfs_recomp_parse(fs, text, &rq))
+		return -EINVAL;
+	r = zfs_recompress(fs, &rq);
+	return r < 0 ? (int)r : 0;
+}
+
 /* The files that take writes, their modes, and what a write does. */
 static const struct {
 	const char *name;
@@ -130,6 +154,8 @@ static const struct {
 	{ "writeback", 0200, write_writeback },
 	{ "writeback_limit", 0644, write_wb_limit },
 	{ "writeback_limit_enable", 0644, write_wb_limit_enable },
+	{ "idle", 0200, write_idle },
+	{ "recompress", 0200, write_recompress },
 };
 
 static int writable_idx(const char *name)
@@ -260,7 +286,7 @@ void zfs_stats_read(fuse_req_t req, struct zfs_stats_fh *fh, size_t size, off_t 
 
 void zfs_stats_write(fuse_req_t req, struct zfs_stats_fh *fh, const char *buf, size_t size)
 {
-	char text[64];
+	char text[128];
 	size_t n = size;
 	int err;
 

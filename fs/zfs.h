@@ -89,6 +89,7 @@ struct zfs_inode {
 struct zfs_itable;
 struct zfs_autocompact;
 struct zfs_backing;
+struct zfs_recomp_bg;
 
 struct zfs_fs {
 	struct zfs_options opt;
@@ -122,6 +123,7 @@ struct zfs_fs {
 	unsigned long readahead_kib;
 	atomic_bool readahead_set;	/* cheap test on the request path */
 	atomic_flag readahead_done;	/* the work is done once */
+	struct zfs_recomp_bg *recomp_bg;	/* recomp_after='s thread; NULL: none */
 	struct zfs_autocompact *autocompact;	/* NULL: none (nocompact, zbud) */
 	struct zfs_backing *backing;	/* backing=, NULL: none (backing.c) */
 };

@@ -37,8 +37,8 @@ fill "$MNT/same" 3 same
 fill "$MNT/rand" 2 random
 
 # The directory lists the zsmalloc files, and only those.
-want="bd_stat classes compact fullness io_stat mm_stat pool requests stats.json writeback "
-want+="writeback_limit writeback_limit_enable "
+want="bd_stat classes compact fullness idle io_stat mm_stat pool recompress requests stats.json "
+want+="writeback writeback_limit writeback_limit_enable "
 assert_eq "$(ls "$S" | sort | tr '\n' ' ')" "$want" "zsmalloc stats files"
 [ ! -e "$S/zbud" ] || fail "zsmalloc mount has a zbud file"
 
@@ -97,8 +97,8 @@ stats_umount
 stats_mount -o backend=zbud
 for i in $(seq 1 30); do head -c $((i * 120)) /dev/urandom >"$MNT/f$i"; done
 sync
-want="bd_stat compact io_stat mm_stat pool requests stats.json writeback writeback_limit "
-want+="writeback_limit_enable zbud "
+want="bd_stat compact idle io_stat mm_stat pool recompress requests stats.json writeback "
+want+="writeback_limit writeback_limit_enable zbud "
 assert_eq "$(ls "$S" | sort | tr '\n' ' ')" "$want" "zbud stats files"
 [ ! -e "$S/classes" ] && [ ! -e "$S/fullness" ] || fail "zbud mount shows zsmalloc tables"
 check_zram_line "$(snap mm_stat)" 9

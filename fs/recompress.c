@@ -1,0 +1,462 @@
+// SPDX-License-Identifier: MIT
+/*
+ * recompress.c - idle marking and recompression with a second algorithm.
+ *
+ * Design
+ * ------
+ * zram's model, on page-table entries (pagestore.c): a stored page or piece
+ * carries an IDLE flag and an atime (seconds since the mount). Writing a page
+ * publishes a fresh entry (not idle, atime now); reading one clears the flag
+ * and sets the atime (zfs_page_get(), relaxed atomics under the read lock).
+ *
+ *   echo all > idle          every stored page (or piece) flagged IDLE
+ *   echo 3600 > idle         those not read or written for an hour
+ *   echo type=idle > recompress     IDLE ones recompressed with recomp=
+ *   (type=huge: pages stored raw; type=huge_idle: both; threshold=BYTES:
+ *    only pages stored in at least that many bytes)
+ *   -o recomp_after=SECONDS  a background thread does the last one by age
+ *
+ * Recompressing an entry: under the file's read lock, decode it (a single
+ * page, or all pages of a piece) and note the table's generation; drop the
+ * lock; compress with the second algorithm (the slow part: zstd); if the
+ * result is smaller, allocate it (a COMP entry or a new piece, prio 1), take
+ * the write lock and republish only if the generation has not moved (nothing
+ * in the file changed, so the old entry is still there and still holds the
+ * same data: no ABA on recycled handles), then release the old one. If it
+ * moved, the new copy is freed and the page waits for the next pass. A
+ * result that is not smaller flags the entry INCOMP (zram's
+ * ZRAM_INCOMPRESSIBLE) so that no pass tries it again until it is
+ * rewritten. Reads of prio-1 entries use the second algorithm (pagestore.c,
+ * cluster.c), so the change is transparent; the IDLE flag and atime move
+ * with the data.
+ *
+ * Files are found by inode number (zfs_iget from 1 to next_ino), each held
+ * by a reference while it is worked on; nothing else is locked meanwhile.
+ * The background thread runs at SCHED_IDLE, wakes every recomp_after / 4
+ * seconds (1..60) and is stopped (and joined) at unmount before the inodes
+ * go.
+ *
+ * Failure: ENOMEM or mem_limit while allocating the new copy leaves the old
+ * entry in place (nothing is lost; the pass goes on with the next page). A
+ * page that fails to decode is skipped and counted in failed_reads.
+ *
+ * Lock order: one inode lock at a time, never while compressing.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster.h"
+#include "pagestore.h"
+#include "recompress.h"
+#include "zpool.h"
+
+#define PAGE ZFS_PAGE_SIZE
+
+struct zfs_recomp_bg {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	atomic_bool stop;
+};
+
+int zfs_recomp_init(struct zfs_fs *fs)
+{
+	const struct zfs_options *o = &fs->opt;
+
+	memset(&fs->recomp, 0, sizeof(fs->recomp));
+	fs->recomp.type = ZFS_COMP_NONE;
+	if (!o->recomp)
+		return 0;
+	return zfs_compressor_init(&fs->recomp, o->recomp, o->recomp_level, o->recomp_level_set);
+}
+
+static bool stopping(struct zfs_fs *fs)
+{
+	return fs->recomp_bg && atomic_load_explicit(&fs->recomp_bg->stop, memory_order_relaxed);
+}
+
+/* Call @fn on every regular file, each held by a reference. */
+static void for_each_file(struct zfs_fs *fs, void (*fn)(struct zfs_fs *, struct zfs_inode *, void *),
+			  void *arg)
+{
+	uint64_t last = atomic_load_explicit(&fs->next_ino, memory_order_relaxed);
+
+	for (uint64_t ino = 1; ino <= last && !stopping(fs); ino++) {
+		struct zfs_inode *in = zfs_iget(fs, ino);
+
+		if (!in)
+			continue;
+		if (zfs_is_reg(in) && in->special == ZFS_NORMAL)
+			fn(fs, in, arg);
+		zfs_iput(fs, in);
+	}
+}
+
+/* ---- idle */
+
+struct idle_walk {
+	uint32_t now, min_age;
+	unsigned long marked;
+};
+
+static void idle_file(struct zfs_fs *fs, struct zfs_inode *in, void *arg)
+{
+	struct idle_walk *w = arg;
+	uint64_t idx = 0, found;
+	struct zfs_pte e;
+
+	zfs_wrlock(in);
+	while (zfs_ptab_next(&in->file.pt, idx, &found, &e)) {
+		idx = found + 1;
+		if (zfs_pte_kind(&e) == ZFS_PTE_PIECE) {
+			struct zfs_piece *p = (struct zfs_piece *)e.val;
+			unsigned int live;
+
+			if (w->min_age && w->now - atomic_load(&p->atime) < w->min_age)
+				continue;
+			if (atomic_fetch_or(&p->flags, ZFS_PTE_IDLE) & ZFS_PTE_IDLE)
+				continue;
+			live = atomic_load(&p->live);
+			zfs_count_add(&fs->counters, idle_pages, live);
+			w->marked += live;
+		} else if (zfs_pte_kind(&e) == ZFS_PTE_COMP || zfs_pte_kind(&e) == ZFS_PTE_HUGE) {
+			struct zfs_pte *slot = zfs_ptab_slot(&in->file.pt, found);
+
+			if (w->min_age && w->now - e.atime < w->min_age)
+				continue;
+			if (__atomic_fetch_or(&slot->info, ZFS_PTE_IDLE, __ATOMIC_RELAXED) &
+			    ZFS_PTE_IDLE)
+				continue;
+			zfs_count_add(&fs->counters, idle_pages, 1);
+			w->marked++;
+		}
+	}
+	zfs_unlock(in);
+}
+
+unsigned long zfs_idle_mark(struct zfs_fs *fs, uint32_t min_age)
+{
+	struct idle_walk w = { .now = zfs_fs_seconds(fs), .min_age = min_age };
+
+	for_each_file(fs, idle_file, &w);
+	return w.marked;
+}
+
+int zfs_idle_parse(const char *text, uint32_t *min_age)
+{
+	unsigned long v;
+	char *end;
+
+	if (!strcmp(text, "all")) {
+		*min_age = 0;
+		return 0;
+	}
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (errno || end == text || *end || text[0] == '-' || v == 0 || v > UINT32_MAX)
+		return -EINVAL;
+	*min_age = (uint32_t)v;
+	return 0;
+}
+
+/* ---- recompress */
+
+int zfs_recomp_parse(const struct zfs_fs *fs, const char *text, struct zfs_recomp_req *rq)
+{
+	char buf[256], *save = NULL, *tok;
+
+	memset(rq, 0, sizeof(*rq));
+	if (strlen(text) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, text);
+	for (tok = strtok_r(buf, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+		char *end;
+
+		if (!strcmp(tok, "type=idle")) {
+			rq->idle = true;
+		} else if (!strcmp(tok, "type=huge")) {
+			rq->huge = true;
+		} else if (!strcmp(tok, "type=huge_idle")) {
+			rq->idle = rq->huge = true;
+		} else if (!strncmp(tok, "threshold=", 10)) {
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(tok + 10, &end, 10);
+			if (errno || end == tok + 10 || *end || v == 0 || v > PAGE)
+				return -EINVAL;
+			rq->threshold = v;
+		} else if (!strncmp(tok, "algo=", 5)) {
+			if (!fs->recomp.name || strcmp(tok + 5, fs->recomp.name))
+				return -EINVAL;
+		} else if (strcmp(tok, "priority=1")) {
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+struct recomp_walk {
+	const struct zfs_recomp_req *rq;
+	uint32_t now;
+	char *page;		/* PAGE: one decoded page */
+	char *pages;		/* ZFS_BIG_SCRATCH: a decoded piece */
+	char *cbuf;		/* ZFS_BIG_SCRATCH: the second algorithm's output */
+	long done;
+};
+
+/* Does @rq select @e? (flags, size per page, atime) */
+static bool selected(const struct zfs_recomp_req *rq, const struct zfs_pte *e, uint32_t now)
+{
+	unsigned int flags;
+	size_t size;
+	uint32_t atime;
+
+	switch (zfs_pte_kind(e)) {
+	case ZFS_PTE_COMP:
+	case ZFS_PTE_HUGE:
+		flags = zfs_pte_flags(e);
+		size = zfs_pte_len(e);
+		atime = e->atime;
+		break;
+	case ZFS_PTE_PIECE: {
+		const struct zfs_piece *p = (const struct zfs_piece *)e->val;
+
+		flags = atomic_load_explicit(&p->flags, memory_order_relaxed);
+		size = p->clen / p->npages;
+		atime = atomic_load_explicit(&p->atime, memory_order_relaxed);
+		break;
+	}
+	default:
+		return false;
+	}
+	if (flags & (ZFS_PTE_PRIO_MASK | ZFS_PTE_INCOMP))
+		return false;
+	if (rq->idle && !(flags & ZFS_PTE_IDLE))
+		return false;
+	if (rq->huge && zfs_pte_kind(e) != ZFS_PTE_HUGE)
+		return false;
+	if (rq->threshold && size < rq->threshold)
+		return false;
+	return !rq->min_age || now - atime >= rq->min_age;
+}
+
+/* A single page at @idx, decoded in w->page at generation @gen. */
+static void recomp_page(struct zfs_fs *fs, struct zfs_inode *in, struct recomp_walk *w,
+			uint64_t idx, struct zfs_pte e, uint32_t gen)
+{
+	size_t old = zfs_pte_kind(&e) == ZFS_PTE_HUGE ? fs->huge_threshold : zfs_pte_len(&e);
+	struct zfs_pte ne, prev;
+	unsigned long h;
+	int len;
+
+	len = zfs_compress_buf(&fs->recomp, w->page, PAGE, w->cbuf, old - 1);
+	if (len <= 0) {
+		zfs_wrlock(in);
+		if (in->file.pt.gen == gen) {
+			struct zfs_pte *slot = zfs_ptab_slot(&in->file.pt, idx);
+
+			__atomic_fetch_or(&slot->info, ZFS_PTE_INCOMP, __ATOMIC_RELAXED);
+			zfs_count_add(&fs->counters, recomp_no_gain, 1);
+		}
+		zfs_unlock(in);
+		return;
+	}
+	if (zfs_pool_alloc(fs, (size_t)len, &h))
+		return;		/* no room: the old copy stays */
+	memcpy(zpool_map_handle(fs->pool, h, ZPOOL_MM_WO), w->cbuf, (size_t)len);
+	zpool_unmap_handle(fs->pool, h);
+	ne = zfs_pte_make_flags(ZFS_PTE_COMP, h, (unsigned int)len,
+				(zfs_pte_flags(&e) & ZFS_PTE_IDLE) | 1U << ZFS_PTE_PRIO_SHIFT);
+	ne.atime = e.atime;
+	zfs_wrlock(in);
+	if (in->file.pt.gen != gen || zfs_page_publish(fs, in, idx, ne, &prev)) {
+		zfs_unlock(in);
+		zfs_page_release(fs, &ne);
+		return;
+	}
+	zfs_unlock(in);
+	zfs_page_release(fs, &prev);
+	zfs_count_add(&fs->counters, recompressions, 1);
+	zfs_note_pool_size(fs);
+	w->done++;
+}
+
+/* The piece of page @idx, decoded in w->pages at generation @gen. */
+static void recomp_piece(struct zfs_fs *fs, struct zfs_inode *in, struct recomp_walk *w,
+			 uint64_t idx, struct zfs_piece *p, uint32_t gen)
+{
+	uint64_t first = idx & ~(uint64_t)(fs->cluster_pages - 1);
+	struct zfs_piece *np;
+	unsigned int moved, flags;
+	int len;
+
+	len = zfs_compress_buf(&fs->recomp, w->pages, (size_t)p->npages * PAGE, w->cbuf,
+			       p->clen - 1);
+	if (len <= 0) {
+		zfs_wrlock(in);
+		if (in->file.pt.gen == gen) {
+			atomic_fetch_or(&p->flags, ZFS_PTE_INCOMP);
+			zfs_count_add(&fs->counters, recomp_no_gain, p->npages);
+		}
+		zfs_unlock(in);
+		return;
+	}
+	/* @p is alive while the generation holds; its fields never change. */
+	flags = (atomic_load(&p->flags) & ZFS_PTE_IDLE) | 1U << ZFS_PTE_PRIO_SHIFT;
+	if (zfs_piece_store(fs, w->cbuf, (size_t)len, p->npages, flags, &np))
+		return;
+	zfs_piece_get(np);	/* ours, until the entries hold it */
+	zfs_wrlock(in);
+	if (in->file.pt.gen != gen) {
+		zfs_unlock(in);
+		zfs_piece_put(fs, np);
+		return;
+	}
+	atomic_store(&np->atime, atomic_load(&p->atime));
+	moved = zfs_piece_replace(fs, in, first, fs->cluster_pages, p, np);
+	zfs_unlock(in);
+	zfs_piece_put(fs, np);
+	zfs_count_add(&fs->counters, recompressions, moved);
+	zfs_note_pool_size(fs);
+	w->done += moved;
+}
+
+static void recomp_file(struct zfs_fs *fs, struct zfs_inode *in, void *arg)
+{
+	struct recomp_walk *w = arg;
+	uint64_t idx = 0, found;
+	struct zfs_pte e;
+
+	while (!stopping(fs)) {
+		bool any = false;
+		uint32_t gen;
+		int err;
+
+		zfs_rdlock(in);
+		while (zfs_ptab_next(&in->file.pt, idx, &found, &e)) {
+			idx = found + 1;
+			if (selected(w->rq, &e, w->now)) {
+				any = true;
+				break;
+			}
+		}
+		if (!any) {
+			zfs_unlock(in);
+			return;
+		}
+		gen = in->file.pt.gen;
+		if (zfs_pte_kind(&e) == ZFS_PTE_PIECE) {
+			struct zfs_piece *p = (struct zfs_piece *)e.val;
+
+			err = zfs_piece_decode_all(fs, p, w->pages);
+			zfs_unlock(in);
+			/* The rest of this cluster is this piece or single pages. */
+			if (!err)
+				recomp_piece(fs, in, w, found, p, gen);
+		} else {
+			err = zfs_page_decode(fs, &e, w->page);
+			zfs_unlock(in);
+			if (!err)
+				recomp_page(fs, in, w, found, e, gen);
+		}
+	}
+}
+
+long zfs_recompress(struct zfs_fs *fs, const struct zfs_recomp_req *rq)
+{
+	struct recomp_walk w = { .rq = rq, .now = zfs_fs_seconds(fs) };
+	char *mem;
+
+	if (fs->recomp.type == ZFS_COMP_NONE)
+		return -EINVAL;
+	mem = malloc(PAGE + 2 * ZFS_BIG_SCRATCH);
+	if (!mem)
+		return -ENOMEM;
+	w.page = mem;
+	w.pages = mem + PAGE;
+	w.cbuf = mem + PAGE + ZFS_BIG_SCRATCH;
+	for_each_file(fs, recomp_file, &w);
+	free(mem);
+	return w.done;
+}
+
+/* ---- recomp_after= */
+
+static void *recomp_main(void *arg)
+{
+	struct zfs_fs *fs = arg;
+	struct zfs_recomp_bg *bg = fs->recomp_bg;
+	struct zfs_recomp_req rq = { .min_age = fs->opt.recomp_after };
+	unsigned int period = fs->opt.recomp_after / 4;
+	struct sched_param sp = { 0 };
+
+	/* Only spare CPU time: requests always come first. */
+	pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+	if (period < 1)
+		period = 1;
+	if (period > 60)
+		period = 60;
+	pthread_mutex_lock(&bg->lock);
+	while (!atomic_load(&bg->stop)) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += period;
+		pthread_cond_timedwait(&bg->wake, &bg->lock, &until);
+		if (atomic_load(&bg->stop))
+			break;
+		pthread_mutex_unlock(&bg->lock);
+		zfs_recompress(fs, &rq);
+		pthread_mutex_lock(&bg->lock);
+	}
+	pthread_mutex_unlock(&bg->lock);
+	return NULL;
+}
+
+int zfs_recomp_start(struct zfs_fs *fs)
+{
+	struct zfs_recomp_bg *bg;
+
+	if (!fs->opt.recomp || !fs->opt.recomp_after)
+		return 0;
+	bg = calloc(1, sizeof(*bg));
+	if (!bg)
+		goto out_warn;
+	pthread_mutex_init(&bg->lock, NULL);
+	pthread_cond_init(&bg->wake, NULL);
+	atomic_init(&bg->stop, false);
+	fs->recomp_bg = bg;
+	if (pthread_create(&bg->thread, NULL, recomp_main, fs)) {
+		fs->recomp_bg = NULL;
+		free(bg);
+		goto out_warn;
+	}
+	return 0;
+
+out_warn:
+	fprintf(stderr, "zpoolfs: no background recompression (out of memory or threads)\n");
+	return 0;
+}
+
+void zfs_recomp_stop(struct zfs_fs *fs)
+{
+	struct zfs_recomp_bg *bg = fs->recomp_bg;
+
+	if (!bg)
+		return;
+	pthread_mutex_lock(&bg->lock);
+	atomic_store(&bg->stop, true);
+	pthread_cond_signal(&bg->wake);
+	pthread_mutex_unlock(&bg->lock);
+	pthread_join(bg->thread, NULL);
+	fs->recomp_bg = NULL;
+	pthread_cond_destroy(&bg->wake);
+	pthread_mutex_destroy(&bg->lock);
+	free(bg);
+}

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Idle marking and recompression with a second algorithm (fs/recompress.c):
+# zram's `echo all > idle` and `echo type=idle > recompress` on pieces and
+# single pages, reads clearing idle, type=huge and threshold=, INCOMP pages
+# not tried twice, rewrites of recompressed pages, recomp_after= in the
+# background, bad input refused, every byte read back (cold, O_DIRECT).
+set -euo pipefail
+. "$(dirname "$0")/stats_lib.sh"
+
+json() { jq -r ".counters.$1" "$S/stats.json"; }
+
+make_text() {
+	python3 - "$1" "$2" <<'EOF'
+import sys
+out, pages = sys.argv[1], int(sys.argv[2])
+text = "".join("%07d sphinx of black quartz, judge my vow %s\n"
+               % (i, "klm"[i % 3] * (i % 31)) for i in range(pages * 70))
+open(out, "wb").write(text.encode()[: pages * 4096])
+EOF
+}
+cold_cmp() {
+	dd if="$2" bs=1M iflag=direct status=none | cmp - "$1" || fail "$2 differs ($3)"
+}
+
+stats_mount -o cluster=16k,comp=lz4,recomp=zstd,recomp_level=5
+make_text "$WORK/t" 128
+dd if="$WORK/t" of="$MNT/clustered" bs=1M conv=fsync status=none
+dd if="$WORK/t" of="$MNT/single" bs=4k conv=fsync status=none	# 4 KiB writes: single pages
+fill "$MNT/rand" 8 random
+fill "$MNT/same" 4 same
+stored=$(json pages_stored)
+same=$(mm same_pages)
+assert_eq "$stored" $((128 + 128 + 8 + 4)) "pages stored"
+[ "$(json clusters)" -gt 0 ] || fail "no piece from a 1 MiB write"
+
+echo all >"$S/idle"
+assert_eq "$(json idle_pages)" $((stored - same)) "echo all > idle: every stored page but same-filled"
+cold_cmp "$WORK/t" "$MNT/single" "read while idle"
+assert_eq "$(json idle_pages)" $((stored - same - 128)) "a read clears idle"
+echo all >"$S/idle"
+dd if="$WORK/t" of="$MNT/single" bs=4k count=2 seek=10 skip=10 conv=notrunc,fsync status=none
+assert_eq "$(json idle_pages)" $((stored - same - 2)) "a write clears idle"
+
+before=$(mm compr_data_size)
+echo type=idle >"$S/recompress"
+assert_eq "$(json recomp_pages)" $((128 + 126)) "recompressed: idle pieces and pages, not the random ones"
+assert_eq "$(json recomp_no_gain)" 8 "random pages: no gain, flagged"
+after=$(mm compr_data_size)
+[ "$after" -lt "$before" ] || fail "zstd did not shrink lz4 data: $before -> $after"
+t=$(check_table "$S/classes" "$CLASSES_HEADER" $CLASSES_COLS) || fail "classes"
+assert_eq "$(($(echo "$t" | cut -d' ' -f1) * 4096))" "$(mm mem_used_total)" "classes reconcile"
+assert_eq "$(xattr "$MNT/clustered" stored)" "$(( $(zstat "$MNT/clustered" | tr ' ' '\n' |
+	awk -F= '$1 == "stored" { print $2 }') ))" "user.zpool.stat readable"
+cold_cmp "$WORK/t" "$MNT/clustered" "recompressed pieces"
+cold_cmp "$WORK/t" "$MNT/single" "recompressed pages"
+assert_eq "$(json idle_pages)" 8 "reads cleared idle but on the random pages"
+
+echo all >"$S/idle"
+echo type=idle >"$S/recompress"
+assert_eq "$(json recomp_no_gain)" 8 "INCOMP pages are not tried again"
+# Only the two pages written since the first pass are new to it.
+assert_eq "$(json recompressions)" $((128 + 128)) "recompressed pages are not recompressed again"
+
+# Rewriting recompressed data stores it with the first algorithm again.
+dd if="$WORK/t" of="$MNT/single" bs=4k count=3 seek=20 skip=20 conv=notrunc,fsync status=none
+assert_eq "$(json recomp_pages)" $((128 + 128 - 3)) "rewritten pages leave recomp_pages"
+dd if="$WORK/t" of="$MNT/clustered" bs=4k count=1 seek=5 skip=5 conv=notrunc,fsync status=none
+cold_cmp "$WORK/t" "$MNT/clustered" "a page rewritten in a recompressed piece"
+
+# type=huge, threshold=.
+echo type=huge >"$S/recompress"
+assert_eq "$(json recomp_no_gain)" 8 "type=huge: flagged pages are left alone"
+make_text "$WORK/t2" 8
+dd if="$WORK/t2" of="$MNT/fresh" bs=4k conv=fsync status=none
+echo "type=idle threshold=4096" >"$S/recompress"	# nothing is idle, nothing that large
+assert_eq "$(json recompressions)" $((128 + 128)) "threshold and idle select nothing"
+echo "threshold=100 algo=zstd" >"$S/recompress"
+[ "$(json recompressions)" -ge $((128 + 128 + 8)) ] || fail "threshold=100 without type: all"
+cold_cmp "$WORK/t2" "$MNT/fresh" "fresh pages recompressed"
+
+# Bad input is refused and changes nothing.
+for bad in "type=bogus" "algo=lz4" "threshold=0" "threshold=5000" "priority=2" "x"; do
+	if echo "$bad" >"$S/recompress" 2>/dev/null; then fail "recompress took '$bad'"; fi
+done
+for bad in "some" "-1" "0" ""; do
+	if printf '%s\n' "$bad" >"$S/idle" 2>/dev/null; then fail "idle took '$bad'"; fi
+done
+if as_nobody sh -c "echo all > '$S/idle'" 2>/dev/null; then fail "uid 65534 wrote idle"; fi
+rm "$MNT"/*
+for k in idle_pages recomp_pages pages_stored; do
+	assert_eq "$(json $k)" 0 "$k after rm"
+done
+stats_umount
+
+echo "== without recomp=: recompress refuses, idle works"
+stats_mount -o cluster=4k
+fill "$MNT/f" 4 random
+echo all >"$S/idle"
+assert_eq "$(json idle_pages)" 4 "idle without recomp="
+if echo type=idle >"$S/recompress" 2>/dev/null; then fail "recompress without recomp="; fi
+echo 3600 >"$S/idle"	# nothing that old: nothing new, nothing cleared
+assert_eq "$(json idle_pages)" 4 "echo 3600 > idle"
+stats_umount
+
+echo "== recomp_after=2: the background thread does it"
+stats_mount -o cluster=16k,recomp=zstd,recomp_after=2
+make_text "$WORK/t" 64
+dd if="$WORK/t" of="$MNT/f" bs=1M conv=fsync status=none
+for _ in $(seq 100); do
+	[ "$(json recomp_pages)" -eq 64 ] && break
+	sleep 0.1
+done
+assert_eq "$(json recomp_pages)" 64 "recomp_after=2 recompressed all within 10 s"
+cold_cmp "$WORK/t" "$MNT/f" "background recompression"
+stats_umount
+
+echo "== bad options"
+mkdir -p "$WORK/nomnt"
+for bad in recomp=gzip recomp_level=3 recomp_after=5 recomp=zstd,recomp_level=99 \
+	recomp=zstd,recomp_after=0 recomp=zstd,recomp_after=x; do
+	if "$ZPOOLFS" "$WORK/nomnt" -o "$bad" 2>"$WORK/err"; then
+		fusermount3 -u "$WORK/nomnt" 2>/dev/null || true
+		fail "-o $bad accepted"
+	fi
+	grep -q "recomp" "$WORK/err" || fail "-o $bad: no message naming the option"
+done
+echo ok
