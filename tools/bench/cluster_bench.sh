@@ -12,8 +12,12 @@
 # MiB/s, mem_used_total, cold read MiB/s (dd iflag=direct bs=1M). Then, on each cluster
 # size, a BENCH_CL_FIO_MIB file of the text corpus written whole (dd bs=1M), read and
 # rewritten by fio at random 4 KiB offsets (psync, page cache dropped first; rewrites
-# 50 % compressible). Results: $BUILD/bench/cluster.tsv (raw) and medians printed with ratios
-# against zram (or against cluster=4k for fio) from the same run.
+# 50 % compressible). With recomp=zstd (BENCH_CL_RECOMP sizes): memory after echo all >
+# idle, echo type=idle > recompress and a compaction, the time those took, cold reads.
+# Parallel writers (BENCH_CL_WRITERS, on BENCH_CL_WRITER_SIZES): the text corpus split N
+# ways, zram (regions of the device, oflag=direct) beside zpoolfs (a file each).
+# Results: $BUILD/bench/cluster.tsv (raw) and medians printed with ratios against zram
+# (or against cluster=4k for fio) from the same run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -23,6 +27,9 @@ ROUNDS=${BENCH_CL_ROUNDS:-3}
 SIZES=${BENCH_CL_SIZES:-4k 16k 64k}
 FIO_MIB=${BENCH_CL_FIO_MIB:-128}
 EXTRA=${BENCH_CL_OPTS:-}
+RECOMP_SIZES=${BENCH_CL_RECOMP:-16k 64k}
+WRITER_SIZES=${BENCH_CL_WRITER_SIZES:-4k 16k}
+WRITERS=${BENCH_CL_WRITERS:-1 2 4}
 res=$BENCH_DIR/cluster.tsv
 . tools/bench/meta.sh
 
@@ -95,7 +102,7 @@ zram_round() {
 }
 
 zmount() {
-	"$BUILD/zpoolfs" "$mnt" -f -o "cluster=$1${EXTRA:+,$EXTRA}" >"$work/zpoolfs.log" 2>&1 &
+	"$BUILD/zpoolfs" "$mnt" -f -o "cluster=$1${EXTRA:+,$EXTRA}${2:+,$2}" >"$work/zpoolfs.log" 2>&1 &
 	zpid=$!
 	for _ in $(seq 100); do mountpoint -q "$mnt" && return 0; sleep 0.05; done
 	echo "zpoolfs did not mount" >&2
@@ -129,6 +136,68 @@ zfs_round() {
 	zumount
 }
 
+# recomp=zstd: write, mark idle, recompress, compact; memory then, and the time it took.
+recomp_round() {
+	local set=$1 cat=$2 cl=$3 bytes t0 t1 mem
+	bytes=$(stat -c %s "$cat")
+	zmount "$cl" recomp=zstd
+	dd if="$cat" of="$mnt/f" bs=1M conv=fsync status=none
+	t0=$(secs)
+	echo all >"$mnt/.zpool/idle"
+	echo type=idle >"$mnt/.zpool/recompress"
+	echo 1 >"$mnt/.zpool/compact"
+	t1=$(secs)
+	row "$set" "cl$cl+zstd" recompress "$r" "$(mibs "$bytes" "$t0" "$t1")" MiB/s
+	mem=$(awk '{ print $3 }' "$mnt/.zpool/mm_stat")
+	row "$set" "cl$cl+zstd" mem "$r" "$mem" bytes
+	row "$set" "cl$cl+zstd" saving "$r" "$(awk -v b="$bytes" -v m="$mem" 'BEGIN { printf "%.4f", b / m }')" x
+	drop
+	t0=$(secs)
+	dd if="$mnt/f" of=/dev/null bs=1M iflag=direct status=none
+	t1=$(secs)
+	row "$set" "cl$cl+zstd" read "$r" "$(mibs "$bytes" "$t0" "$t1")" MiB/s
+	cmp -s "$cat" "$mnt/f" || { echo "cluster=$cl+zstd: $set read back differs" >&2; exit 1; }
+	zumount
+}
+
+# N writers at once, each 1/N of the text corpus: zram (separate regions of the device,
+# oflag=direct) and zpoolfs (one file each, conv=fsync), both in MiB/s of the whole.
+writers_round() {
+	local cat=$work/text.cat n=$1 bytes part t0 t1 i pids cl
+	bytes=$(stat -c %s "$cat")
+	part=$((bytes / 1048576 / n))
+	for _ in 1 2 3 4 5; do echo 1 >"$zsys/reset" 2>/dev/null && break; sleep 0.2; done
+	echo lz4 >"$zsys/comp_algorithm"
+	echo $(( (bytes / 1048576 + 64) * 1048576 )) >"$zsys/disksize"
+	drop
+	t0=$(secs)
+	pids=
+	for ((i = 0; i < n; i++)); do
+		dd if="$cat" of="/dev/zram$zdev" bs=1M skip=$((i * part)) seek=$((i * part)) \
+			count=$part oflag=direct status=none &
+		pids="$pids $!"
+	done
+	wait $pids
+	t1=$(secs)
+	row writers zram "w$n" "$r" "$(mibs $((part * n * 1048576)) "$t0" "$t1")" MiB/s
+	for _ in 1 2 3 4 5; do echo 1 >"$zsys/reset" 2>/dev/null && break; sleep 0.2; done
+	for cl in $WRITER_SIZES; do
+		zmount "$cl"
+		drop
+		t0=$(secs)
+		pids=
+		for ((i = 0; i < n; i++)); do
+			dd if="$cat" of="$mnt/w$i" bs=1M skip=$((i * part)) count=$part \
+				conv=fsync status=none &
+			pids="$pids $!"
+		done
+		wait $pids
+		t1=$(secs)
+		row writers "cl$cl" "w$n" "$r" "$(mibs $((part * n * 1048576)) "$t0" "$t1")" MiB/s
+		zumount
+	done
+}
+
 fio_round() {
 	local cl=$1 rw out
 	zmount "$cl"
@@ -152,6 +221,12 @@ for r in $(seq "$ROUNDS"); do
 		for cl in $SIZES; do
 			zfs_round "$set" "$work/$set.cat" "$cl"
 		done
+		for cl in $RECOMP_SIZES; do
+			recomp_round "$set" "$work/$set.cat" "$cl"
+		done
+	done
+	for n in $WRITERS; do
+		writers_round "$n"
 	done
 	for cl in $SIZES; do
 		fio_round "$cl"
@@ -160,10 +235,10 @@ done
 noise_report cluster "$res"
 
 # ---- medians and ratios
-python3 - "$res" "$SIZES" <<'EOF'
+python3 - "$res" "$SIZES" "$RECOMP_SIZES" "$WRITERS" "$WRITER_SIZES" <<'EOF'
 import sys, statistics as st
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.count("\t") == 5]
-sizes = sys.argv[2].split()
+sizes = sys.argv[2].split() + [c + "+zstd" for c in sys.argv[3].split()]
 vals = {}
 for s, who, what, r, v, unit in rows:
     if s in ("meta",):
@@ -176,14 +251,26 @@ for s in ("text", "bin"):
     print(f"{s}: median (min..max) of each; ratio = zpoolfs / zram, same run")
     for what in ("saving", "write", "read"):
         z = med((s, "zram", what))
-        print(f"  {what:7s} zram {z[0]:10.3f} ({z[1]:.3f}..{z[2]:.3f})")
+        print(f"  {what:7s}      zram {z[0]:10.3f} ({z[1]:.3f}..{z[2]:.3f})")
         for cl in sizes:
             m = med((s, "cl" + cl, what))
-            print(f"  {what:7s} {cl:>4s} {m[0]:10.3f} ({m[1]:.3f}..{m[2]:.3f})  ratio {m[0] / z[0]:.3f}")
+            if not m:
+                continue
+            print(f"  {what:7s} {cl:>9s} {m[0]:10.3f} ({m[1]:.3f}..{m[2]:.3f})  ratio {m[0] / z[0]:.3f}")
+print("parallel writers (text corpus split N ways), MiB/s; ratio = zpoolfs / zram, same run")
+for n in sys.argv[4].split():
+    z = med(("writers", "zram", "w" + n))
+    if not z:
+        continue
+    print(f"  {n} writers      zram {z[0]:8.1f} ({z[1]:.1f}..{z[2]:.1f})")
+    for cl in sys.argv[5].split():
+        m = med(("writers", "cl" + cl, "w" + n))
+        if m:
+            print(f"  {n} writers {cl:>9s} {m[0]:8.1f} ({m[1]:.1f}..{m[2]:.1f})  ratio {m[0] / z[0]:.3f}")
 print("fio random 4 KiB IOPS, ratio against cluster=4k (today's layout), same run")
 for rw in ("randwrite", "randread"):
     b = med(("fio", "cl4k", rw))
-    for cl in sizes:
+    for cl in sys.argv[2].split():
         m = med(("fio", "cl" + cl, rw))
         if m:
             ratio = f"  ratio {m[0] / b[0]:.3f}" if b else ""
