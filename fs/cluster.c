@@ -60,6 +60,7 @@
 #include <string.h>
 
 #include "cluster.h"
+#include "dedup.h"
 #include "pagestore.h"
 #include "zpool.h"
 
@@ -179,6 +180,7 @@ int zfs_cluster_encode(struct zfs_fs *fs, const void *src, unsigned int n, struc
 	unsigned int data[ZFS_CLUSTER_MAX_PAGES], m = 0, i;
 	struct zfs_piece *p;
 	char *big, *cbuf;
+	uint64_t hash = 0;
 	size_t cap;
 	int clen, err;
 
@@ -202,6 +204,8 @@ int zfs_cluster_encode(struct zfs_fs *fs, const void *src, unsigned int n, struc
 		}
 		return 0;
 	}
+	if (fs->dedup && zfs_dedup_cluster(fs, s, data, m, out, &hash))
+		return 0;	/* the same pages are stored: a reference each */
 	big = zfs_thread_big();
 	if (!big)
 		return -ENOMEM;
@@ -234,6 +238,8 @@ int zfs_cluster_encode(struct zfs_fs *fs, const void *src, unsigned int n, struc
 	if (err)
 		return err;
 	atomic_init(&p->refs, m);
+	if (fs->dedup)
+		zfs_dedup_insert(fs, p, hash);
 	for (i = 0; i < m; i++)
 		out[data[i]] = zfs_pte_make(ZFS_PTE_PIECE, (unsigned long)p, i);
 	return 0;
@@ -308,6 +314,8 @@ void zfs_piece_put(struct zfs_fs *fs, struct zfs_piece *p)
 {
 	if (atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) != 1)
 		return;
+	if (fs->dedup)
+		zfs_dedup_forget(fs, p);	/* out of the index before it goes */
 	free_chain(fs, p, p->nobj);
 	free(p);
 }

@@ -39,7 +39,7 @@ struct zfs_piece {
 	atomic_uint flags;	/* ZFS_PTE_IDLE, ZFS_PTE_INCOMP, ZFS_PTE_PRIO_* for the whole piece */
 	uint8_t npages;		/* pages compressed together: 1..ZFS_CLUSTER_MAX_PAGES */
 	uint8_t nobj;		/* pool objects in the chain */
-	uint16_t spare;
+	uint16_t spare;		/* dedup.c: indexed? and the index shard; set before visible */
 	uint32_t id;		/* unique while alive: keys the threads' decode caches */
 	uint32_t clen;		/* compressed bytes; h[i] holds [i * objmax, min(clen, (i+1) * objmax)) */
 	atomic_uint atime;	/* seconds since mount of the last read or write of any page */

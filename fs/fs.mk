@@ -13,7 +13,7 @@ $(FS_OBJS): ZCFLAGS += $(FUSE_CFLAGS) -DFUSE_USE_VERSION=312
 $(BUILD)/zpoolfs: $(FS_OBJS) $(LIB_A)
 	$(call msg,LD,$@)
 	$(Q)$(CC) -o $@ $(FS_OBJS) -Wl,--whole-archive $(LIB_A) -Wl,--no-whole-archive \
-		$(FUSE_LIBS) -llz4 -lzstd $(ZLDFLAGS)
+		$(FUSE_LIBS) -llz4 -lzstd -lxxhash $(ZLDFLAGS)
 
 PROGRAMS += $(BUILD)/zpoolfs
 
@@ -27,8 +27,8 @@ FS_TESTS += tests/fs/test_basic.sh tests/fs/test_badopts.sh tests/fs/test_mount.
 	tests/fs/test_requests.sh tests/fs/test_autocompact.sh tests/fs/test_cluster.sh \
 	tests/fs/test_attrcache.sh tests/fs/test_writeback.sh tests/fs/test_backing.sh \
 	tests/fs/test_recompress.sh
-# copy_file_range sharing (fs/share.c)
-FS_TESTS += tests/fs/test_share.sh
+# copy_file_range sharing (fs/share.c), -o dedup (fs/dedup.c)
+FS_TESTS += tests/fs/test_share.sh tests/fs/test_dedup.sh
 # an ordinary user (uid 65534) mounting through fusermount3
 FS_TESTS += tests/fs/test_user.sh
 
@@ -46,3 +46,8 @@ check-fs-4k: all
 ifeq ($(SANITIZE),)
 FS_TESTS += tests/fs/test_readme.sh
 endif
+
+# The same suite with -o dedup on every mount.
+check-fs-dedup: all
+	$(Q)ZPOOLFS_TEST_OPTS=dedup $(RUN_TESTS) $(FS_TESTS)
+.PHONY: check-fs-dedup

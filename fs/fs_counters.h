@@ -32,6 +32,10 @@
 	X(recomp_pages, GAUGE, "pages stored with the second algorithm (recomp=)")       \
 	X(recompressions, TOTAL, "pages recompressed with the second algorithm, ever")   \
 	X(recomp_no_gain, TOTAL, "pages recompression left alone: no smaller, ever")    \
+	X(pages_deduped, TOTAL, "pages stored as a reference to equal stored data")       \
+	X(dedup_collisions, TOTAL, "dedup lookups whose equal hashes held other bytes")   \
+	X(dedup_index_entries, GAUGE, "pieces in the dedup index")                      \
+	X(dedup_index_bytes, GAUGE, "memory of the dedup index and one-page descriptors") \
 	X(pages_written, TOTAL, "page stores, ever")                                      \
 	X(pages_read, TOTAL, "page loads, ever")                                          \
 	X(failed_reads, TOTAL, "page loads that failed")                                  \

@@ -31,6 +31,7 @@
 #include "autocompact.h"
 #include "backing.h"
 #include "recompress.h"
+#include "dedup.h"
 #include "loop.h"
 #include "ops.h"
 #include "replybuf.h"
@@ -129,6 +130,8 @@ static struct zfs_fs *fs_create(const struct zfs_options *opt)
 		goto out_free;
 	}
 	err = zfs_data_init(fs);
+	if (!err && opt->dedup)
+		err = zfs_dedup_init(fs);
 	if (!err)
 		err = zfs_itable_init(fs);
 	if (err) {
@@ -147,6 +150,7 @@ static struct zfs_fs *fs_create(const struct zfs_options *opt)
 out_itable:
 	zfs_itable_destroy(fs);
 out_pool:
+	zfs_dedup_destroy(fs);
 	zpool_destroy_pool(fs->pool);
 out_free:
 	pthread_mutex_destroy(&fs->rename_lock);
@@ -158,6 +162,7 @@ static void fs_destroy(struct zfs_fs *fs)
 {
 	zfs_itable_destroy(fs);
 	zfs_backing_close(fs->backing);	/* after the entries that point into it */
+	zfs_dedup_destroy(fs);
 	zpool_destroy_pool(fs->pool);
 	pthread_mutex_destroy(&fs->rename_lock);
 	free(fs);

@@ -55,6 +55,7 @@ static const struct fuse_opt zfs_opt_spec[] = {
 	OPT("nocompact", nocompact),
 	OPT("writeback", writeback),
 	OPT("backing=%s", backing),
+	OPT("dedup", dedup),
 	FUSE_OPT_KEY("noatime", KEY_NOATIME),
 	FUSE_OPT_KEY("atime", KEY_ATIME),
 	FUSE_OPT_KEY("strictatime", KEY_STRICTATIME),
@@ -389,6 +390,7 @@ int zfs_opts_check(const struct zfs_opt_strings *s, struct zfs_options *o)
 	err = check_recomp(s, o);
 	if (err)
 		return err;
+	o->dedup = s->dedup;
 	o->atime = (enum zfs_atime)s->atime;
 	o->nodiratime = s->nodiratime;
 	o->writeback = s->writeback;
@@ -457,6 +459,8 @@ void zfs_opts_help(const char *prog)
 	       "                           unless it existed) or block device: written-back data\n"
 	       "                           goes there, compressed (.zpool/writeback)\n"
 	       "    -o threads=N           at most N threads serve requests\n"
+	       "    -o dedup               store identical pages and clusters once (an index of\n"
+	       "                           their hashes, every match compared byte for byte)\n"
 	       "    -o readahead=BYTES     the kernel's readahead window (default 4m, as\n"
 	       "                           root; 0 keeps the kernel's 128k; root only)\n"
 	       "    -o relatime|strictatime|noatime|nodiratime   when reads update access\n"

@@ -36,6 +36,7 @@ struct zfs_opt_strings {
 	int nostats;
 	int nocompact;
 	int writeback;
+	int dedup;
 	int atime;			/* enum zfs_atime */
 	int nodiratime;
 	int allow_other;		/* ZFS_ALLOW_OTHER/ROOT if given (kept for libfuse) */
@@ -84,6 +85,7 @@ struct zfs_options {
 	double timeout;			/* timeout=: entry, attribute, negative entry (s) */
 	bool writeback;			/* the kernel's writeback cache (see ops.c) */
 	const char *backing;		/* backing=: path of the backing file, NULL: none */
+	bool dedup;			/* store identical data once (dedup.c) */
 };
 
 /**

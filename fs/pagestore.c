@@ -98,6 +98,7 @@
 #include <string.h>
 
 #include "cluster.h"
+#include "dedup.h"
 #include "pagestore.h"
 #include "recompress.h"
 #include "zpool.h"
@@ -267,14 +268,24 @@ out_free:
  */
 int zfs_page_encode(struct zfs_fs *fs, const void *src, struct zfs_pte *out)
 {
-	char *cbuf = zfs_thread_scratch();
-	unsigned long h, w;
-	int len, err;
+	unsigned long w;
 
 	if (zfs_same_filled(src, &w)) {
 		*out = zfs_pte_make(ZFS_PTE_SAME, w, 0);
 		return 0;
 	}
+	if (fs->dedup)
+		return zfs_dedup_page(fs, src, out);
+	return zfs_page_store(fs, src, out);
+}
+
+/* Compress and store a page that is not same-filled (COMP or HUGE). */
+int zfs_page_store(struct zfs_fs *fs, const void *src, struct zfs_pte *out)
+{
+	char *cbuf = zfs_thread_scratch();
+	unsigned long h;
+	int len, err;
+
 	if (!cbuf)
 		return -ENOMEM;
 	cbuf += PAGE;

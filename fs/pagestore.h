@@ -23,6 +23,13 @@ static inline bool zfs_pte_is_hole(const struct zfs_pte *e)
 int zfs_page_encode(struct zfs_fs *fs, const void *src, struct zfs_pte *out);
 
 /**
+ * zfs_page_store - zfs_page_encode() of a page known not to be same-filled,
+ * without the dedup index: compressed (COMP) or raw (HUGE).
+ * Return: as zfs_page_encode().
+ */
+int zfs_page_store(struct zfs_fs *fs, const void *src, struct zfs_pte *out);
+
+/**
  * zfs_page_decode - the page's 4096 bytes into @dst (any alignment).
  * Return: 0, -EIO (corrupt data), -ENOMEM. Context: the inode's lock.
  */

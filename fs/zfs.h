@@ -32,6 +32,7 @@
 struct fuse_session;
 struct zpool;
 struct zfs_xattr;
+struct zfs_dedup;
 
 #define ZFS_PAGE_SIZE 4096UL
 #define ZFS_PAGE_SHIFT 12
@@ -100,6 +101,7 @@ struct zfs_fs {
 	size_t huge_threshold;		/* compressed >= this: store the page raw */
 	size_t chain_obj;		/* largest pool object of a piece's chain (cluster.c) */
 	unsigned int cluster_pages;	/* opt.cluster_pages: pages per cluster, 1 = none */
+	struct zfs_dedup *dedup;	/* -o dedup: the index (dedup.c), else NULL */
 	time_t mono_base;		/* CLOCK_MONOTONIC_COARSE seconds at mount */
 	uid_t owner;			/* who mounted: may write .zpool/compact */
 	gid_t owner_gid;

@@ -9,8 +9,12 @@
 # (source in the page cache; cp reads and writes, since copy_file_range does not cross
 # filesystems), then `cp -r` copies that tree to a second directory inside the mount.
 # Reported: both times, the time ratio (copy / write-in), mem_used_total after each, and the
-# pool growth of the copy as a share of the first copy's pool memory; medians of the
-# rounds' values and their ranges. Results: $BUILD/bench/share.tsv.
+# pool growth of the copy as a share of the first copy's pool memory.
+# Then -o dedup, in the same round: the tree written in on a mount without dedup and on one
+# with it (write speed ratio; pool + index memory against the pool without dedup: the tree is
+# mostly distinct data), and a second time into another directory of the dedup mount (pool
+# after two copies / after one). Medians of the rounds' values and their ranges.
+# Results: $BUILD/bench/share.tsv.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -101,14 +105,61 @@ for r in $(seq "$ROUNDS"); do
 		"${t[shared,$r]}"
 	unmount_zpoolfs
 done
+
+# -o dedup: the tree written in from outside on a mount without dedup, then on one with it,
+# twice (two directories), in the same round.
+write_in() { # DIR: cp the corpus files in; prints microseconds
+	local s e
+	mkdir "$1"
+	s=$(now_ns)
+	tr '\n' '\0' <"$list" | xargs -0 cp --parents -t "$1"
+	e=$(now_ns)
+	echo $(( (e - s) / 1000 ))
+}
+counter() { sed -n "s/^[a-z]* $1: //p" "$zmnt/.zpool/pool"; }
+for r in $(seq "$ROUNDS"); do
+	mount_zpoolfs ""
+	tr '\n' '\0' <"$list" | xargs -0 cat >/dev/null
+	t[plain_us,$r]=$(write_in "$zmnt/a")
+	t[plain_mem,$r]=$(mem_used)
+	unmount_zpoolfs
+	mount_zpoolfs dedup
+	t[dd1_us,$r]=$(write_in "$zmnt/a")
+	t[dd1_mem,$r]=$(mem_used)
+	t[dd1_index,$r]=$(counter dedup_index_bytes)
+	t[dd1_entries,$r]=$(counter dedup_index_entries)
+	t[dd2_us,$r]=$(write_in "$zmnt/b")
+	t[dd2_mem,$r]=$(mem_used)
+	t[deduped,$r]=$(counter pages_deduped)
+	unmount_zpoolfs
+	t[dd_speed,$r]=$(awk -v a="${t[plain_us,$r]}" -v b="${t[dd1_us,$r]}" 'BEGIN { printf "%.4f", a / b }')
+	t[dd_cost,$r]=$(awk -v d="${t[dd1_mem,$r]}" -v i="${t[dd1_index,$r]}" -v p="${t[plain_mem,$r]}" \
+		'BEGIN { printf "%.5f", (d + i) / p }')
+	t[dd_two,$r]=$(awk -v a="${t[dd2_mem,$r]}" -v b="${t[dd1_mem,$r]}" \
+		'BEGIN { printf "%.5f", a / b }')
+	t[index_per_page,$r]=$(awk -v i="${t[dd1_index,$r]}" -v b="$tree_bytes" \
+		'BEGIN { printf "%.2f", i / (b / 4096) }')
+	printf 'round %d: no dedup %.2f s %d B; dedup %.2f s %d B + index %d B (%d entries); second copy -> %d B, %d pages deduplicated\n' \
+		"$r" "$(awk -v u="${t[plain_us,$r]}" 'BEGIN { print u / 1e6 }')" "${t[plain_mem,$r]}" \
+		"$(awk -v u="${t[dd1_us,$r]}" 'BEGIN { print u / 1e6 }')" "${t[dd1_mem,$r]}" \
+		"${t[dd1_index,$r]}" "${t[dd1_entries,$r]}" "${t[dd2_mem,$r]}" "${t[deduped,$r]}"
+done
+
 col() { for r in $(seq "$ROUNDS"); do echo "${t[$1,$r]}"; done; }
 echo
-printf '%-40s %14s %16s\n' "tree $((tree_bytes / 1048576)) MiB, defaults" median range
+printf '%-44s %14s %18s\n' "tree $((tree_bytes / 1048576)) MiB" median range
 for row in "in write-in_time_us us" "cp cp_r_time_us us" "ratio cp_r_vs_write_in ratio" \
-	"mem1 pool_after_write_in bytes" "mem2 pool_after_cp_r bytes" "growth pool_growth_of_cp_r share"; do
+	"mem1 pool_after_write_in bytes" "mem2 pool_after_cp_r bytes" \
+	"growth pool_growth_of_cp_r share" \
+	"plain_us write_in_nodedup_us us" "dd1_us write_in_dedup_us us" \
+	"dd_speed dedup_write_speed_vs_nodedup ratio" \
+	"plain_mem pool_nodedup bytes" "dd1_mem pool_dedup bytes" "dd1_index dedup_index bytes" \
+	"index_per_page dedup_index_per_page bytes" \
+	"dd_cost dedup_pool_plus_index_vs_nodedup ratio" \
+	"dd2_mem pool_dedup_two_copies bytes" "dd_two dedup_two_copies_vs_one ratio"; do
 	read -r k name unit <<<"$row"
 	m=$(col "$k" | median)
-	printf '%-40s %14s %16s\n' "$name ($unit)" "$m" "$(col "$k" | range)"
+	printf '%-44s %14s %18s\n' "$name ($unit)" "$m" "$(col "$k" | range)"
 	result "$name" zpoolfs 0 "$m" "$unit"
 done
 noise_report share "$res"
