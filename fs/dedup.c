@@ -351,6 +351,8 @@ int zfs_dedup_page(struct zfs_fs *fs, const void *src, struct zfs_pte *out)
 		free(p);
 		return 0;
 	}
+	if (zfs_pte_kind(&e) == ZFS_PTE_HUGE)	/* counted here: never published as HUGE */
+		zfs_count_add(&fs->counters, huge_pages_since, 1);
 	*out = zfs_pte_make(ZFS_PTE_PIECE, (unsigned long)p, 0);
 	return 0;
 }

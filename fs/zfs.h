@@ -9,6 +9,8 @@
  *                              (directories, files, the inodes of a rename
  *                              alike); see ops_namei.c
  *   inode table shard locks    (inode.c; never held while taking another)
+ *   dedup index locks          (dedup.c; taken with an inode lock held, when
+ *                              a piece is freed; never held while taking another)
  *   pool locks                 (inside libzpool)
  * Statistics are relaxed atomics and take no lock.
  */
