@@ -458,7 +458,6 @@ void zfs_opts_help(const char *prog)
 	       "    -o backing=PATH        backing file (created if missing, removed at unmount\n"
 	       "                           unless it existed) or block device: written-back data\n"
 	       "                           goes there, compressed (.zpool/writeback)\n"
-	       "    -o threads=N           at most N threads serve requests\n"
 	       "    -o dedup               store identical pages and clusters once (an index of\n"
 	       "                           their hashes, every match compared byte for byte)\n"
 	       "    -o readahead=BYTES     the kernel's readahead window (default 4m, as\n"

@@ -54,6 +54,20 @@ class Model:
         for n in self.names:
             self.create(n)
 
+    def first_copy(self):
+        """A whole-page copy of text pages, so that every run shares something."""
+        a, b = self.names[0], self.names[1 % len(self.names)]
+        data = b"".join(b"first copy, page %d\n" % i * 200 for i in range(8))[:8 * PAGE]
+        data = data.ljust(8 * PAGE, b".")
+        assert os.pwrite(self.fds[a], data, 0) == len(data)
+        self.put(self.shadow[a], 0, data)
+        done = 0
+        while done < len(data):
+            done += os.copy_file_range(self.fds[a], self.fds[b], len(data) - done, done,
+                                       4 * PAGE + done)
+        self.put(self.shadow[b], 4 * PAGE, data)
+        return "first copy %s -> %s@%d" % (a, b, 4 * PAGE)
+
     def path(self, n):
         return os.path.join(self.mnt, n)
 
@@ -178,6 +192,11 @@ def main():
     rng = random.Random(seed)
     m = Model(a.mnt, rng, a.files, a.maxpages)
     shared_seen = 0
+    try:
+        m.check(m.first_copy(), drop=True)
+    except AssertionError as e:
+        print("FAIL seed %d: %s" % (seed, e), file=sys.stderr)
+        return 1
     for i in range(a.steps):
         what = "step %d (%s)" % (i, "?")
         try:
