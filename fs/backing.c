@@ -80,7 +80,7 @@ struct zfs_backing {
 	uint64_t used_units;
 
 	atomic_bool limit_enable;	/* zram's writeback_limit_enable */
-	atomic_ullong limit_pages;	/* zram's writeback_limit, 4 KiB units */
+	atomic_ullong limit_bytes;	/* zram's writeback_limit, kept in bytes */
 	struct bd_fault wfault, rfault;
 };
 
@@ -561,24 +561,25 @@ int zfs_backing_read(struct zfs_backing *bd, uint64_t off, void *buf, size_t len
 
 /* ---- zram's writeback_limit */
 
-bool zfs_backing_limit_take(struct zfs_backing *bd, uint64_t pages)
+bool zfs_backing_limit_take(struct zfs_backing *bd, uint64_t bytes)
 {
 	unsigned long long have;
 
 	if (!atomic_load(&bd->limit_enable))
 		return true;
-	have = atomic_load(&bd->limit_pages);
+	have = atomic_load(&bd->limit_bytes);
 	do {
-		if (have < pages)
+		if (have < bytes)
 			return false;
-	} while (!atomic_compare_exchange_weak(&bd->limit_pages, &have, have - pages));
+	} while (!atomic_compare_exchange_weak(&bd->limit_bytes, &have, have - bytes));
 	return true;
 }
 
 void zfs_backing_limit_set(struct zfs_backing *bd, int enable, const uint64_t *pages)
 {
 	if (pages)
-		atomic_store(&bd->limit_pages, *pages);
+		atomic_store(&bd->limit_bytes,
+			      *pages > UINT64_MAX / 4096 ? UINT64_MAX : *pages * 4096);
 	if (enable >= 0)
 		atomic_store(&bd->limit_enable, enable != 0);
 }
@@ -590,7 +591,7 @@ void zfs_backing_info(struct zfs_backing *bd, struct zfs_backing_info *info)
 	pthread_mutex_unlock(&bd->lock);
 	info->capacity = bd->blockdev || bd->cap_units != MAX_UNITS_FILE ? bd->cap_units * UNIT : 0;
 	info->limit_enable = atomic_load(&bd->limit_enable);
-	info->limit_pages = atomic_load(&bd->limit_pages);
+	info->limit_pages = atomic_load(&bd->limit_bytes) / 4096;
 }
 
 uint64_t zfs_backing_blocks(struct zfs_backing *bd)

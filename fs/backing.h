@@ -91,11 +91,13 @@ int zfs_backing_write(struct zfs_backing *bd, uint64_t off, const void *buf, siz
 int zfs_backing_read(struct zfs_backing *bd, uint64_t off, void *buf, size_t len);
 
 /**
- * zfs_backing_limit_take - zram's writeback_limit: may @pages more 4 KiB
- * units be written back? If the limit is enabled, takes them from it.
+ * zfs_backing_limit_take - zram's writeback_limit: may @bytes more be
+ * written back? If the limit is enabled, takes them from it. The limit is
+ * set and shown in 4 KiB units, as zram's, and spent by the bytes written
+ * (zram writes 4 KiB per page, zpoolfs the compressed bytes).
  * Return: true if allowed.
  */
-bool zfs_backing_limit_take(struct zfs_backing *bd, uint64_t pages);
+bool zfs_backing_limit_take(struct zfs_backing *bd, uint64_t bytes);
 
 /** zfs_backing_limit_set - writeback_limit (4 KiB units) and writeback_limit_enable. */
 void zfs_backing_limit_set(struct zfs_backing *bd, int enable, const uint64_t *pages);

@@ -46,6 +46,10 @@
 	X(compactions, TOTAL, "compactions run, ever")                                    \
 	X(auto_compactions, TOTAL, "compactions the daemon started itself (autocompact.c)") \
 	X(pressure_events, TOTAL, "memory pressure seen (PSI trigger or polled)")         \
+	X(pages_backed, GAUGE, "pages written back, stored in the backing file now")     \
+	X(pages_written_back, TOTAL, "pages moved to the backing file, ever")             \
+	X(pages_read_back, TOTAL, "page loads served from the backing file")              \
+	X(writebacks, TOTAL, "writeback passes (.zpool/writeback)")                       \
 	X(bd_bytes, GAUGE, "bytes of the backing file allocated (512-byte units)")      \
 	X(bd_read_bytes, TOTAL, "bytes read from the backing file")                       \
 	X(bd_write_bytes, TOTAL, "bytes written to the backing file")                     \

@@ -101,6 +101,7 @@
 #include "dedup.h"
 #include "pagestore.h"
 #include "recompress.h"
+#include "writeback.h"
 #include "zpool.h"
 
 #define PAGE ZFS_PAGE_SIZE
@@ -345,7 +346,7 @@ int zfs_page_decode(struct zfs_fs *fs, const struct zfs_pte *e, void *dst)
 	case ZFS_PTE_PIECE:
 		return zfs_piece_decode(fs, (const struct zfs_piece *)e->val, zfs_pte_slot(e), dst);
 	case ZFS_PTE_BACKED:
-		err = -EIO;	/* issue 13: no backing file yet */
+		err = zfs_backed_read(fs, e, dst);
 		break;
 	}
 	if (err)
@@ -397,6 +398,9 @@ void zfs_page_release(struct zfs_fs *fs, const struct zfs_pte *e)
 		break;
 	case ZFS_PTE_PIECE:
 		zfs_piece_put(fs, (struct zfs_piece *)e->val);
+		break;
+	case ZFS_PTE_BACKED:
+		zfs_backed_release(fs, e);
 		break;
 	default:
 		break;
@@ -518,6 +522,11 @@ void zfs_page_account(struct zfs_fs *fs, struct zfs_inode *in, const struct zfs_
 		break;
 	}
 	case ZFS_PTE_BACKED:
+		/* In the backing file: a stored page, no pool bytes (zram's pages_stored). */
+		if (sign > 0)
+			zfs_count_add(c, pages_backed, 1);
+		else
+			zfs_count_sub(c, pages_backed, 1);
 		break;
 	case ZFS_PTE_HUGE:
 		bytes = PAGE;

@@ -7,6 +7,7 @@
 #define ZPOOLFS_WRITEBACK_H
 
 struct zfs_fs;
+struct zfs_pte;
 
 /**
  * zfs_writeback_cmd - a write to .zpool/writeback: "idle", "huge",
@@ -16,5 +17,15 @@ struct zfs_fs;
  * back; -EIO when writing it failed before anything was.
  */
 int zfs_writeback_cmd(struct zfs_fs *fs, const char *text);
+
+/**
+ * zfs_backed_read - the page of a BACKED entry into @dst (4096 bytes): its
+ * stored bytes read from the backing file, decompressed unless RAW.
+ * Return: 0 or -EIO. Context: the inode's lock (the entry stays published).
+ */
+int zfs_backed_read(struct zfs_fs *fs, const struct zfs_pte *e, void *dst);
+
+/** zfs_backed_release - give an unpublished BACKED entry's range back. No lock. */
+void zfs_backed_release(struct zfs_fs *fs, const struct zfs_pte *e);
 
 #endif

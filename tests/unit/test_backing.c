@@ -243,11 +243,16 @@ static void test_limit(void **state)
 	struct zfs_backing_info info;
 	uint64_t ten = 10;
 
-	assert_true(zfs_backing_limit_take(bd, 1000));	/* not enabled: no limit */
-	zfs_backing_limit_set(bd, 1, &ten);
-	assert_true(zfs_backing_limit_take(bd, 4));
-	assert_false(zfs_backing_limit_take(bd, 7));
-	assert_true(zfs_backing_limit_take(bd, 6));
+	assert_true(zfs_backing_limit_take(bd, 1000000));	/* not enabled: no limit */
+	zfs_backing_limit_set(bd, 1, &ten);	/* 10 x 4 KiB */
+	assert_true(zfs_backing_limit_take(bd, 4 * 4096));
+	zfs_backing_info(bd, &info);
+	assert_int_equal(info.limit_pages, 6);
+	assert_false(zfs_backing_limit_take(bd, 7 * 4096));
+	assert_true(zfs_backing_limit_take(bd, 1500));	/* bytes: 1500 spent, 5 units shown */
+	zfs_backing_info(bd, &info);
+	assert_int_equal(info.limit_pages, 5);
+	assert_true(zfs_backing_limit_take(bd, 6 * 4096 - 1500));
 	assert_false(zfs_backing_limit_take(bd, 1));
 	zfs_backing_info(bd, &info);
 	assert_true(info.limit_enable);

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Writeback to the backing file (fs/writeback.c, fs/backing.c) on a real
+# mount: "echo huge > .zpool/writeback" moves raw pages out of the pool into
+# the backing file; mem_used_total falls, bd_stat and the backing file's
+# allocated blocks grow by what was written, reads (O_DIRECT, past the page
+# cache) return every byte; a rewrite and a delete give the backing file's
+# blocks back (holes punched). Injected write errors (EIO, ENOSPC) leave
+# everything in RAM; an injected read error fails that read only and counts
+# in io_stat's failed_reads; a backing file on a full small tmpfs takes what
+# fits and nothing is lost; writeback_limit stops the pass.
+set -euo pipefail
+. "$(dirname "$0")/stats_lib.sh"
+
+zfs_need_fuse
+zfs_need jq cmp dd
+zfs_workdir
+MB=8
+[ "${ZPOOL_TEST_QUICK:-0}" != 0 ] && MB=4
+PAGES=$((MB * 256))
+head -c $((MB << 20)) /dev/urandom >"$WORK/rand"
+# Compressible text beside it: stays compressed in the pool, not "huge".
+python3 -c "
+import random, sys
+r = random.Random(7)
+w = [('%x' % r.getrandbits(20)).encode() for _ in range(500)]
+sys.stdout.buffer.write(b' '.join(r.choice(w) for _ in range($MB << 18))[:$MB << 20])
+" >"$WORK/text"
+
+B=$WORK/backing.img
+J() { jq -r "$1" "$S/stats.json"; }
+bd() { awk -v i="$1" '{ print $i }' "$S/bd_stat"; }
+blocks() { stat -c %b "$B"; }
+# same FILE ORIG: FILE read with O_DIRECT is ORIG.
+same() {
+	dd if="$1" iflag=direct bs=1M status=none | cmp - "$2" || fail "$1 differs from $2"
+}
+
+stats_mount -o "backing=$B,cluster=4k"
+cp "$WORK/rand" "$MNT/rand"
+cp "$WORK/text" "$MNT/text"
+assert_eq "$(J .counters.huge_pages)" "$PAGES" "huge pages before writeback"
+used0=$(mm mem_used_total)
+echo huge >"$S/writeback"
+assert_eq "$(J .counters.pages_backed)" "$PAGES" "pages_backed"
+assert_eq "$(J .counters.huge_pages)" 0 "huge pages left in the pool"
+assert_eq "$(bd 1)" "$PAGES" "bd_count (4 KiB units) after writeback"
+assert_eq "$(bd 3)" "$PAGES" "bd_writes"
+used1=$(mm mem_used_total)
+echo "writeback huge: mem_used_total $used0 -> $used1, backing blocks $(blocks)"
+[ $((used0 - used1)) -ge $((MB << 20)) ] || fail "the pool did not give back $MB MiB"
+[ $(($(blocks) * 512)) -ge $((MB << 20)) ] || fail "backing file holds less than written"
+[ $(($(blocks) * 512)) -le $(((MB + 1) << 20)) ] || fail "backing file holds more than written"
+assert_eq "$(mm orig_data_size)" $((2 * (MB << 20))) "orig_data_size keeps backed pages"
+# A second pass finds nothing more.
+echo huge >"$S/writeback"
+assert_eq "$(bd 3)" "$PAGES" "bd_writes after a second pass"
+same "$MNT/rand" "$WORK/rand"
+same "$MNT/text" "$WORK/text"
+[ "$(bd 2)" -ge "$PAGES" ] || fail "bd_reads $(bd 2) after reading back"
+[ "$(J .counters.pages_read_back)" -ge "$PAGES" ] || fail "pages_read_back"
+# Rewrite the first half: its backed pages go, their blocks are punched.
+dd if="$WORK/text" of="$MNT/rand" bs=1M count=$((MB / 2)) conv=notrunc status=none
+assert_eq "$(J .counters.pages_backed)" $((PAGES / 2)) "pages_backed after rewriting half"
+assert_eq "$(bd 1)" $((PAGES / 2)) "bd_count after rewriting half"
+[ $(($(blocks) * 512)) -le $(((MB / 2 + 1) << 20)) ] || fail "rewritten blocks not given back"
+head -c $((MB << 19)) "$WORK/text" >"$WORK/expect"
+tail -c $((MB << 19)) "$WORK/rand" >>"$WORK/expect"
+same "$MNT/rand" "$WORK/expect"
+rm "$MNT/rand"
+for ((i = 0; i < 100; i++)); do [ "$(bd 1)" = 0 ] && break; sleep 0.1; done
+assert_eq "$(bd 1)" 0 "bd_count after delete"
+assert_eq "$(blocks)" 0 "backing file blocks after delete"
+[ "$(J .counters.bd_punches)" -gt 0 ] || fail "no hole punched"
+same "$MNT/text" "$WORK/text"
+stats_umount
+
+# ---- writeback_limit: zram's meaning, 4 KiB units of bytes written
+stats_mount -o "backing=$B,cluster=4k"
+cp "$WORK/rand" "$MNT/rand"
+echo 1 >"$S/writeback_limit_enable"
+echo 100 >"$S/writeback_limit"
+echo huge >"$S/writeback"
+assert_eq "$(bd 3)" 100 "bd_writes with writeback_limit 100"
+assert_eq "$(cat "$S/writeback_limit")" 0 "writeback_limit spent"
+echo 0 >"$S/writeback_limit_enable"
+echo huge >"$S/writeback"
+assert_eq "$(bd 3)" "$PAGES" "bd_writes once the limit is off"
+same "$MNT/rand" "$WORK/rand"
+stats_umount
+
+# ---- injected write errors: nothing moves, nothing is lost
+for fault in EIO ENOSPC; do
+	ZPOOLFS_BD_FAULT_WRITE=$fault stats_mount -o "backing=$B,cluster=4k"
+	cp "$WORK/rand" "$MNT/rand"
+	if echo huge >"$S/writeback" 2>"$WORK/err"; then fail "writeback with $fault succeeded"; fi
+	assert_eq "$(bd 1)" 0 "bd_count after $fault"
+	assert_eq "$(J .counters.huge_pages)" "$PAGES" "pages still in RAM after $fault"
+	[ "$(J .counters.bd_failed_writes)" -ge 1 ] || fail "bd_failed_writes after $fault"
+	same "$MNT/rand" "$WORK/rand"
+	stats_umount
+done
+
+# ---- an injected read error fails one read, counted in io_stat
+ZPOOLFS_BD_FAULT_READ=EIO,nth=1 stats_mount -o "backing=$B,cluster=4k"
+cp "$WORK/rand" "$MNT/rand"
+echo huge >"$S/writeback"
+if dd if="$MNT/rand" iflag=direct bs=4k count=1 status=none of=/dev/null 2>/dev/null; then
+	fail "the injected read error did not fail the read"
+fi
+assert_eq "$(io failed_reads)" 1 "io_stat failed_reads"
+assert_eq "$(J .counters.bd_failed_reads)" 1 "bd_failed_reads"
+same "$MNT/rand" "$WORK/rand"
+stats_umount
+
+# ---- a backing file on a small, full filesystem
+if mount -t tmpfs -o size=1m zpoolfs-test "$WORK/small" 2>/dev/null ||
+	{ mkdir -p "$WORK/small" && mount -t tmpfs -o size=1m zpoolfs-test "$WORK/small"; }; then
+	zfs_on_exit "umount '$WORK/small'"
+	stats_mount -o "backing=$WORK/small/bd,cluster=4k"
+	cp "$WORK/rand" "$MNT/rand"
+	echo huge >"$S/writeback" || true
+	n=$(J .counters.pages_backed)
+	echo "small tmpfs: $n pages written back, $(J .counters.bd_failed_writes) failed writes"
+	[ "$n" -gt 0 ] && [ "$n" -le 256 ] || fail "pages backed on a 1 MiB tmpfs: $n"
+	assert_eq "$(J .counters.huge_pages)" $((PAGES - n)) "the rest stays in RAM"
+	same "$MNT/rand" "$WORK/rand"
+	# Full: a second pass moves nothing and fails with ENOSPC.
+	if echo huge >"$S/writeback" 2>"$WORK/err"; then fail "writeback to a full tmpfs succeeded"; fi
+	grep -q "No space left" "$WORK/err" || fail "full backing file: $(cat "$WORK/err")"
+	stats_umount
+fi
+echo "bdwriteback: ok"
