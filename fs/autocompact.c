@@ -179,7 +179,6 @@ static unsigned long maybe_compact(struct zfs_autocompact *ac, bool pressure)
 	struct zfs_fs *fs = ac->fs;
 	unsigned long freeable = zpool_compactable(fs->pool);
 	unsigned long pages = zpool_get_total_size(fs->pool) / ZFS_PAGE_SIZE;
-	unsigned long freed;
 
 	if (pressure) {
 		if (freeable < ZFS_AC_PRESSURE_MIN)
@@ -188,7 +187,13 @@ static unsigned long maybe_compact(struct zfs_autocompact *ac, bool pressure)
 		   freeable * 100 < (unsigned long)fs->opt.compact_at * pages) {
 		return 0;
 	}
-	freed = zpool_compact(fs->pool);
+	return zfs_compact_now(fs);
+}
+
+unsigned long zfs_compact_now(struct zfs_fs *fs)
+{
+	unsigned long freed = zpool_compact(fs->pool);
+
 	zfs_count_add(&fs->counters, pages_compacted, freed);
 	zfs_count_add(&fs->counters, compactions, 1);
 	zfs_count_add(&fs->counters, auto_compactions, 1);

@@ -15,6 +15,12 @@ struct zfs_fs;
  */
 int zfs_autocompact_start(struct zfs_fs *fs);
 
+/**
+ * zfs_compact_now - compact @fs's pool now, counted as an automatic
+ * compaction (autocompact.c, writeback.c). Return: pages freed.
+ */
+unsigned long zfs_compact_now(struct zfs_fs *fs);
+
 /** zfs_autocompact_stop - stop and join the thread; before the pool is destroyed. */
 void zfs_autocompact_stop(struct zfs_fs *fs);
 

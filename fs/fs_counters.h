@@ -50,6 +50,8 @@
 	X(pages_written_back, TOTAL, "pages moved to the backing file, ever")             \
 	X(pages_read_back, TOTAL, "page loads served from the backing file")              \
 	X(writebacks, TOTAL, "writeback passes (.zpool/writeback)")                       \
+	X(auto_writebacks, TOTAL, "automatic writeback passes (writeback_at=)")            \
+	X(writeback_waits, TOTAL, "allocations that waited for automatic writeback")      \
 	X(bd_bytes, GAUGE, "bytes of the backing file allocated (512-byte units)")      \
 	X(bd_read_bytes, TOTAL, "bytes read from the backing file")                       \
 	X(bd_write_bytes, TOTAL, "bytes written to the backing file")                     \

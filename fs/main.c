@@ -32,6 +32,7 @@
 #include "backing.h"
 #include "recompress.h"
 #include "dedup.h"
+#include "writeback.h"
 #include "loop.h"
 #include "ops.h"
 #include "replybuf.h"
@@ -310,10 +311,13 @@ int main(int argc, char *argv[])
 	if (zfs_autocompact_start(fs))
 		fprintf(stderr, "zpoolfs: warning: no automatic compaction (no thread)\n");
 	zfs_recomp_start(fs);
+	if (zfs_wbd_start(fs))
+		fprintf(stderr, "zpoolfs: warning: no automatic writeback (no thread)\n");
 	threads = request_threads(&co, &opt);
 	/* As many reply buffers as threads can read at once: none is made twice. */
 	zfs_replybuf_init(threads);
 	ret = zfs_loop_run(se, threads, co.clone_fd) ? 1 : 0;
+	zfs_wbd_stop(fs);
 	zfs_autocompact_stop(fs);
 	zfs_recomp_stop(fs);
 	zfs_workers_stop();

@@ -56,6 +56,7 @@ static const struct fuse_opt zfs_opt_spec[] = {
 	OPT("writeback", writeback),
 	OPT("backing=%s", backing),
 	OPT("dedup", dedup),
+	OPT("writeback_at=%s", writeback_at),
 	FUSE_OPT_KEY("noatime", KEY_NOATIME),
 	FUSE_OPT_KEY("atime", KEY_ATIME),
 	FUSE_OPT_KEY("strictatime", KEY_STRICTATIME),
@@ -121,7 +122,8 @@ void zfs_opts_free(struct zfs_opt_strings *s)
 			  &s->gid,	  &s->backend,	 &s->comp,	&s->comp_level,
 			  &s->mem_limit, &s->statsdir,	 &s->threads,	&s->readahead,
 			  &s->cluster,	  &s->compact_at, &s->timeout,	&s->backing,
-			  &s->recomp,	  &s->recomp_level, &s->recomp_after };
+			  &s->recomp,	  &s->recomp_level, &s->recomp_after,
+			  &s->writeback_at };
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
@@ -391,6 +393,15 @@ int zfs_opts_check(const struct zfs_opt_strings *s, struct zfs_options *o)
 	if (err)
 		return err;
 	o->dedup = s->dedup;
+	if (s->writeback_at) {
+		if (parse_uint(s->writeback_at, 100, 10, &v) || v == 0)
+			return bad("writeback_at", s->writeback_at,
+				   "want a percentage of mem_limit from 1 to 100");
+		if (!s->backing || !o->mem_limit)
+			return bad("writeback_at", s->writeback_at,
+				   "needs backing= and mem_limit=");
+		o->writeback_at = (unsigned int)v;
+	}
 	o->atime = (enum zfs_atime)s->atime;
 	o->nodiratime = s->nodiratime;
 	o->writeback = s->writeback;
@@ -460,6 +471,9 @@ void zfs_opts_help(const char *prog)
 	       "                           goes there, compressed (.zpool/writeback)\n"
 	       "    -o dedup               store identical pages and clusters once (an index of\n"
 	       "                           their hashes, every match compared byte for byte)\n"
+	       "    -o writeback_at=PERCENT  with backing= and mem_limit=: write pages back\n"
+	       "                           when the pool passes PERCENT of mem_limit, so that\n"
+	       "                           writes go on until the backing file is full too\n"
 	       "    -o readahead=BYTES     the kernel's readahead window (default 4m, as\n"
 	       "                           root; 0 keeps the kernel's 128k; root only)\n"
 	       "    -o relatime|strictatime|noatime|nodiratime   when reads update access\n"

@@ -33,6 +33,7 @@ struct zfs_opt_strings {
 	char *compact_at;
 	char *timeout;
 	char *backing;
+	char *writeback_at;
 	int nostats;
 	int nocompact;
 	int writeback;
@@ -86,6 +87,7 @@ struct zfs_options {
 	bool writeback;			/* the kernel's writeback cache (see ops.c) */
 	const char *backing;		/* backing=: path of the backing file, NULL: none */
 	bool dedup;			/* store identical data once (dedup.c) */
+	unsigned int writeback_at;	/* % of mem_limit kept by writing back, 0: off */
 };
 
 /**

@@ -208,15 +208,18 @@ bool zfs_same_filled(const void *page, unsigned long *val)
 /* Allocate @len pool bytes, within mem_limit. Return: 0, -ENOMEM, -ENOSPC. */
 int zfs_pool_alloc(struct zfs_fs *fs, size_t len, unsigned long *h)
 {
-	int err = zpool_malloc(fs->pool, len, 0, h);
+	for (int tries = 0;; tries++) {
+		int err = zpool_malloc(fs->pool, len, 0, h);
 
-	if (err)
-		return err == -ENOSPC ? -EIO : err;	/* too big: a bug, not a full pool */
-	if (fs->opt.mem_limit && zpool_get_total_size(fs->pool) > fs->opt.mem_limit) {
+		if (err)
+			return err == -ENOSPC ? -EIO : err;	/* too big: a bug, not a full pool */
+		if (!fs->opt.mem_limit || zpool_get_total_size(fs->pool) <= fs->opt.mem_limit)
+			return 0;
 		zpool_free(fs->pool, *h);
-		return -ENOSPC;
+		/* writeback_at=: room is made in the backing file while it has some. */
+		if (tries >= 16 || !zfs_wbd_make_room(fs))
+			return -ENOSPC;
 	}
-	return 0;
 }
 
 static void pool_put(struct zfs_fs *fs, unsigned long h, const void *src, size_t len)

@@ -39,11 +39,29 @@
  * error only if nothing was written back. writeback_limit (zram's) stops the
  * pass quietly when spent. Pieces (several pages compressed together) are
  * not written back yet: only single-page entries are.
+ *
+ * Automatic writeback (-o writeback_at=PERCENT, with mem_limit=): one thread
+ * (struct zfs_wbd) keeps the pool under PERCENT of mem_limit. It wakes every
+ * WBD_TICK_MS, or at once when an allocation finds the pool at mem_limit
+ * (zfs_wbd_make_room(), called by zfs_pool_alloc() before it would fail with
+ * ENOSPC), and writes back idle pages first, then any single-page entry
+ * (files in inode order), compacting the pool as it goes (written-back
+ * objects leave holes in zspages), until the pool is WBD_HYSTERESIS points
+ * below the mark. The allocation that asked waits (at most WBD_WAIT_MS) for
+ * the pass to end and tries again; when a pass moves nothing (the backing
+ * file is full or nothing is left to move) it fails with ENOSPC, so a write
+ * past mem_limit succeeds while the backing file has room and fails only
+ * when both are full. The thread takes inode locks with trylock only, so an
+ * allocating writer holding its own file's write lock (a partial-page
+ * rewrite) never deadlocks with it: that file is skipped this time.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "autocompact.h"
 #include "backing.h"
 #include "pagestore.h"
 #include "writeback.h"
@@ -53,7 +71,26 @@
 #define PAGE ZFS_PAGE_SIZE
 #define BATCH 32
 
-enum wb_type { WB_IDLE, WB_HUGE, WB_HUGE_IDLE, WB_INCOMP };
+#define WBD_TICK_MS 200
+#define WBD_WAIT_MS 3000
+#define WBD_HYSTERESIS 5		/* points of mem_limit below writeback_at */
+#define WBD_COMPACT_EVERY 2048		/* pages written back between compactions */
+
+enum wb_type { WB_IDLE, WB_HUGE, WB_HUGE_IDLE, WB_INCOMP, WB_ANY };
+
+struct zfs_wbd {
+	struct zfs_fs *fs;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t kick;		/* lock: to the thread */
+	pthread_cond_t done;		/* lock: to waiting allocators */
+	bool stop;			/* lock */
+	bool asked;			/* lock: an allocator waits for room */
+	bool running;			/* lock: a pass is under way */
+	unsigned long passes;		/* lock: passes finished */
+	unsigned long last_moved;	/* lock: pages the last pass moved */
+	bool last_busy;			/* lock: it skipped a file in use */
+};
 
 struct wb_item {
 	uint64_t idx;
@@ -82,6 +119,8 @@ static bool wanted(const struct zfs_pte *e, enum wb_type t)
 		return k == ZFS_PTE_HUGE && idle;
 	case WB_INCOMP:
 		return zfs_pte_flags(e) & ZFS_PTE_INCOMP;
+	case WB_ANY:
+		return true;
 	}
 	return false;
 }
@@ -111,14 +150,17 @@ static bool same_entry(const struct zfs_pte *a, const struct zfs_pte *b)
  * (UINT64_MAX at the end), with *@err set when the pass must stop.
  */
 static uint64_t file_batch(struct zfs_fs *fs, struct zfs_inode *in, uint64_t from,
-			   enum wb_type t, char *bufs, unsigned long *moved, int *err)
+			   enum wb_type t, bool trylock, char *bufs, unsigned long *moved, int *err)
 {
 	struct wb_item it[BATCH];
 	struct zfs_pte e, old[BATCH];
 	unsigned int n = 0, done = 0, nold = 0;
 	uint64_t idx, next = UINT64_MAX;
 
-	zfs_rdlock(in);
+	if (!trylock)
+		zfs_rdlock(in);
+	else if (pthread_rwlock_tryrdlock(&in->lock))
+		goto busy;	/* maybe the writer room is made for */
 	while (n < BATCH && zfs_ptab_next(&in->file.pt, from, &idx, &e)) {
 		from = idx + 1;
 		if (!wanted(&e, t))
@@ -151,7 +193,13 @@ static uint64_t file_batch(struct zfs_fs *fs, struct zfs_inode *in, uint64_t fro
 	}
 
 	/* Write lock: republish what did not change meanwhile. */
-	zfs_wrlock(in);
+	if (!trylock) {
+		zfs_wrlock(in);
+	} else if (pthread_rwlock_trywrlock(&in->lock)) {
+		for (unsigned int i = 0; i < done; i++)
+			zfs_backing_free(fs->backing, it[i].off, it[i].len);
+		goto busy;
+	}
 	for (unsigned int i = 0; i < done; i++) {
 		struct zfs_pte cur = zfs_ptab_lookup(&in->file.pt, it[i].idx), ne;
 		unsigned int flags = zfs_pte_flags(&it[i].old) & ~(ZFS_PTE_IDLE | ZFS_PTE_RAW);
@@ -175,11 +223,19 @@ static uint64_t file_batch(struct zfs_fs *fs, struct zfs_inode *in, uint64_t fro
 	*moved += nold;
 	zfs_count_add(&fs->counters, pages_written_back, nold);
 	return *err ? UINT64_MAX : next;
+busy:
+	*err = -EBUSY;
+	return UINT64_MAX;
 }
 
-/* Write back the entries of type @t. Return: pages moved, or a negative errno if none. */
-static long writeback_pass(struct zfs_fs *fs, enum wb_type t)
+/*
+ * Write back the entries of type @t, until the pool is at most @target bytes
+ * (0: all of them). Return: pages moved, or a negative errno if none.
+ */
+static long writeback_pass(struct zfs_fs *fs, enum wb_type t, uint64_t target, bool *busy)
 {
+	bool automatic = target != 0;
+	unsigned long since_compact = 0;
 	uint64_t last = atomic_load(&fs->next_ino);
 	unsigned long moved = 0;
 	char *bufs = malloc((size_t)BATCH * PAGE);
@@ -193,11 +249,29 @@ static long writeback_pass(struct zfs_fs *fs, enum wb_type t)
 
 		if (!in)
 			continue;
-		if (zfs_is_reg(in) && in->special == ZFS_NORMAL)
-			while (from != UINT64_MAX && !err)
-				from = file_batch(fs, in, from, t, bufs, &moved, &err);
+		while (zfs_is_reg(in) && in->special == ZFS_NORMAL && from != UINT64_MAX && !err) {
+			unsigned long before = moved;
+
+			from = file_batch(fs, in, from, t, automatic, bufs, &moved, &err);
+			if (!automatic)
+				continue;
+			if (err == -EBUSY) {
+				*busy = true;	/* skip this file, go on with the next */
+				err = 0;
+				break;
+			}
+			since_compact += moved - before;
+			if (since_compact >= WBD_COMPACT_EVERY) {
+				zfs_compact_now(fs);
+				since_compact = 0;
+			}
+			if (zpool_get_total_size(fs->pool) <= target)
+				err = 1;	/* room made: stop */
+		}
 		zfs_iput(fs, in);
 	}
+	if (automatic && since_compact)
+		zfs_compact_now(fs);
 	free(bufs);
 	if (moved)
 		zfs_note_pool_size(fs);
@@ -222,7 +296,7 @@ int zfs_writeback_cmd(struct zfs_fs *fs, const char *text)
 		if (!fs->backing)
 			return -ENODEV;
 		zfs_count_add(&fs->counters, writebacks, 1);
-		r = writeback_pass(fs, (enum wb_type)i);
+		r = writeback_pass(fs, (enum wb_type)i, 0, NULL);
 		return r < 0 ? (int)r : 0;
 	}
 	return -EINVAL;
@@ -255,4 +329,139 @@ void zfs_backed_release(struct zfs_fs *fs, const struct zfs_pte *e)
 {
 	if (fs->backing)
 		zfs_backing_free(fs->backing, e->val, zfs_pte_len(e));
+}
+
+/* ---- automatic writeback (writeback_at=) */
+
+static uint64_t mark_bytes(const struct zfs_fs *fs, unsigned int pct)
+{
+	return fs->opt.mem_limit / 100 * pct;
+}
+
+static void *wbd_main(void *arg)
+{
+	struct zfs_wbd *w = arg;
+	struct zfs_fs *fs = w->fs;
+	unsigned int at = fs->opt.writeback_at;
+	uint64_t high = mark_bytes(fs, at);
+	uint64_t low = mark_bytes(fs, at > WBD_HYSTERESIS ? at - WBD_HYSTERESIS : 1);
+
+	pthread_mutex_lock(&w->lock);
+	while (!w->stop) {
+		unsigned long moved = 0;
+		struct timespec until;
+		bool busy = false;
+		long r;
+
+		if (!w->asked && zpool_get_total_size(fs->pool) <= high) {
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += WBD_TICK_MS * 1000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&w->kick, &w->lock, &until);
+			continue;
+		}
+		w->asked = false;
+		w->running = true;
+		pthread_mutex_unlock(&w->lock);
+		/* Idle pages first, then whatever is stored singly. */
+		r = writeback_pass(fs, WB_IDLE, low, &busy);
+		if (r > 0)
+			moved += (unsigned long)r;
+		if (zpool_get_total_size(fs->pool) > low) {
+			r = writeback_pass(fs, WB_ANY, low, &busy);
+			if (r > 0)
+				moved += (unsigned long)r;
+		}
+		zfs_count_add(&fs->counters, auto_writebacks, 1);
+		pthread_mutex_lock(&w->lock);
+		w->passes++;
+		w->running = false;
+		w->last_moved = moved;
+		w->last_busy = busy;
+		pthread_cond_broadcast(&w->done);
+		if (!moved && !busy && !w->asked) {
+			/* Nothing to move: wait for a tick before trying again. */
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += 1;
+			pthread_cond_timedwait(&w->kick, &w->lock, &until);
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+bool zfs_wbd_make_room(struct zfs_fs *fs)
+{
+	struct zfs_wbd *w = fs->wbd;
+	struct timespec until;
+	unsigned long target;
+	bool moved;
+	int rc = 0;
+
+	if (!w)
+		return false;
+	zfs_count_add(&fs->counters, writeback_waits, 1);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += WBD_WAIT_MS / 1000;
+	pthread_mutex_lock(&w->lock);
+	/* A pass that starts after this call, and its end. */
+	target = w->passes + (w->running ? 2 : 1);
+	w->asked = true;
+	pthread_cond_signal(&w->kick);
+	while (!w->stop && w->passes < target && rc == 0)
+		rc = pthread_cond_timedwait(&w->done, &w->lock, &until);
+	moved = w->passes >= target && (w->last_moved > 0 || w->last_busy);
+	pthread_mutex_unlock(&w->lock);
+	/* Another waiter's pass may have made the room already. */
+	if (!moved && zpool_get_total_size(fs->pool) < fs->opt.mem_limit)
+		moved = true;
+	return moved;
+}
+
+int zfs_wbd_start(struct zfs_fs *fs)
+{
+	struct zfs_wbd *w;
+	int err;
+
+	if (!fs->backing || !fs->opt.writeback_at || !fs->opt.mem_limit)
+		return 0;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->fs = fs;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->kick, NULL);
+	pthread_cond_init(&w->done, NULL);
+	err = -pthread_create(&w->thread, NULL, wbd_main, w);
+	if (err) {
+		pthread_cond_destroy(&w->done);
+		pthread_cond_destroy(&w->kick);
+		pthread_mutex_destroy(&w->lock);
+		free(w);
+		return err;
+	}
+	fs->wbd = w;
+	return 0;
+}
+
+void zfs_wbd_stop(struct zfs_fs *fs)
+{
+	struct zfs_wbd *w = fs->wbd;
+
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	pthread_cond_broadcast(&w->kick);
+	pthread_cond_broadcast(&w->done);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	fs->wbd = NULL;
+	pthread_cond_destroy(&w->done);
+	pthread_cond_destroy(&w->kick);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
 }

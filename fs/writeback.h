@@ -6,6 +6,8 @@
 #ifndef ZPOOLFS_WRITEBACK_H
 #define ZPOOLFS_WRITEBACK_H
 
+#include <stdbool.h>
+
 struct zfs_fs;
 struct zfs_pte;
 
@@ -17,6 +19,26 @@ struct zfs_pte;
  * back; -EIO when writing it failed before anything was.
  */
 int zfs_writeback_cmd(struct zfs_fs *fs, const char *text);
+
+/**
+ * zfs_wbd_start - start automatic writeback (writeback_at=, with backing=
+ * and mem_limit=; nothing otherwise). Call after the daemon has forked.
+ * Return: 0, -ENOMEM or a pthread_create error.
+ */
+int zfs_wbd_start(struct zfs_fs *fs);
+
+/** zfs_wbd_stop - stop and join it (before the pool and the backing file go). */
+void zfs_wbd_stop(struct zfs_fs *fs);
+
+/**
+ * zfs_wbd_make_room - the pool is at mem_limit: have the thread write pages
+ * back now and wait (bounded) for that pass.
+ * Return: true if it moved pages, or the pool is below mem_limit now (try
+ * the allocation again); false if it could not (no thread, backing file
+ * full, nothing to move, timeout).
+ * Context: any; takes no inode lock itself (the thread uses trylock).
+ */
+bool zfs_wbd_make_room(struct zfs_fs *fs);
 
 /**
  * zfs_backed_read - the page of a BACKED entry into @dst (4096 bytes): its

@@ -93,6 +93,7 @@ struct zfs_itable;
 struct zfs_autocompact;
 struct zfs_backing;
 struct zfs_recomp_bg;
+struct zfs_wbd;
 
 struct zfs_fs {
 	struct zfs_options opt;
@@ -130,6 +131,7 @@ struct zfs_fs {
 	struct zfs_recomp_bg *recomp_bg;	/* recomp_after='s thread; NULL: none */
 	struct zfs_autocompact *autocompact;	/* NULL: none (nocompact, zbud) */
 	struct zfs_backing *backing;	/* backing=, NULL: none (backing.c) */
+	struct zfs_wbd *wbd;		/* writeback_at= thread, NULL: none (writeback.c) */
 };
 
 /* inode.c: the inode table (see its design comment). */

@@ -129,4 +129,60 @@ if mount -t tmpfs -o size=1m zpoolfs-test "$WORK/small" 2>/dev/null ||
 	grep -q "No space left" "$WORK/err" || fail "full backing file: $(cat "$WORK/err")"
 	stats_umount
 fi
-echo "bdwriteback: ok"
+
+
+# ---- writeback_at: a file four times mem_limit is written, read back,
+# rewritten and deleted; the pool stays under mem_limit, the rest is in the
+# backing file, whose blocks go back at the end
+python3 -c "
+import random, sys
+r = random.Random(11)
+w = [('%x' % r.getrandbits(24)).encode() for _ in range(4000)]
+sys.stdout.buffer.write(b' '.join(r.choice(w) for _ in range(32 << 18))[:32 << 20])
+" >"$WORK/big"
+stats_mount -o "backing=$B,cluster=4k,mem_limit=8m,writeback_at=90"
+dd if="$WORK/big" of="$MNT/big" bs=1M status=none || fail "writing 32 MiB past mem_limit=8m"
+# The pool may pass the limit by the zspage an allocation takes before it is
+# checked and given back (zram's check is made the same way).
+[ "$(mm mem_used_max)" -le $(((8 << 20) + 32768)) ] ||
+	fail "mem_used_max $(mm mem_used_max) > mem_limit + one zspage"
+[ "$(J .counters.pages_backed)" -gt 0 ] || fail "nothing written back"
+[ "$(J .counters.auto_writebacks)" -gt 0 ] || fail "auto_writebacks"
+echo "writeback_at: $(J .counters.pages_backed) pages backed, bd_stat $(cat "$S/bd_stat")," \
+	"backing blocks $(blocks), mem_used_max $(mm mem_used_max)"
+[ $(($(blocks) * 512)) -lt $((32 << 20)) ] || fail "the backing file holds the data uncompressed"
+same "$MNT/big" "$WORK/big"
+dd if="$WORK/text" of="$MNT/big" bs=1M conv=notrunc status=none || fail "rewrite"
+head -c $((MB << 20)) "$WORK/text" >"$WORK/expect"
+tail -c $(((32 - MB) << 20)) "$WORK/big" >>"$WORK/expect"
+same "$MNT/big" "$WORK/expect"
+rm "$MNT/big"
+for ((i = 0; i < 100; i++)); do [ "$(bd 1)" = 0 ] && break; sleep 0.1; done
+assert_eq "$(bd 1)" 0 "bd_count after deleting the big file"
+assert_eq "$(blocks)" 0 "backing blocks after deleting the big file"
+stats_umount
+
+# ---- writeback_at with a backing file that fills: ENOSPC only when both are full
+if mountpoint -q "$WORK/small" 2>/dev/null; then
+	rm -f "$WORK/small/bd"
+	stats_mount -o "backing=$WORK/small/bd,cluster=4k,mem_limit=4m,writeback_at=90"
+	if dd if="$WORK/rand" of="$MNT/r" bs=1M status=none 2>"$WORK/err"; then
+		fail "8 MiB of random data fit in 4 MiB of pool and a 1 MiB backing file"
+	fi
+	grep -q "No space left" "$WORK/err" || fail "full pool and backing: $(cat "$WORK/err")"
+	n=$(stat -c %s "$MNT/r")
+	[ "$n" -gt $((4 << 20)) ] || fail "only $n bytes written before ENOSPC"
+	cmp -n "$n" "$MNT/r" "$WORK/rand" || fail "what was written before ENOSPC changed"
+	stats_umount
+fi
+
+# ---- writeback_at needs a backing file and a mem_limit
+for o in writeback_at=90 "backing=$B,writeback_at=90" "backing=$B,mem_limit=8m,writeback_at=0" \
+	"backing=$B,mem_limit=8m,writeback_at=101"; do
+	d=$(mktemp -d "$WORK/bad.XXXXXX")
+	if timeout 20 "$ZPOOLFS" "$d" -f -o "$o" >"$WORK/bad.log" 2>&1; then
+		fail "-o $o accepted"
+	fi
+	grep -q "writeback_at" "$WORK/bad.log" || fail "-o $o: $(cat "$WORK/bad.log")"
+done
+echo "bdwriteback (writeback_at): ok"
