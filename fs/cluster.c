@@ -59,6 +59,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backing.h"
 #include "cluster.h"
 #include "dedup.h"
 #include "pagestore.h"
@@ -247,6 +248,9 @@ int zfs_cluster_encode(struct zfs_fs *fs, const void *src, unsigned int n, struc
 
 int zfs_piece_copy_out(struct zfs_fs *fs, const struct zfs_piece *p, void *dst)
 {
+	if (zfs_piece_backed(p))
+		return fs->backing && !zfs_backing_read(fs->backing, p->h[0], dst, p->clen) ? 0
+											     : -EIO;
 	for (unsigned int i = 0; i < p->nobj; i++) {
 		const void *src = zpool_map_handle(fs->pool, p->h[i], ZPOOL_MM_RO);
 
@@ -271,12 +275,12 @@ int zfs_piece_decode(struct zfs_fs *fs, const struct zfs_piece *p, unsigned int 
 		const struct zfs_compressor *c = &fs->comp;
 
 		cached = NULL;
-		zfs_piece_copy_out(fs, p, big);
+		err = zfs_piece_copy_out(fs, p, big);
 		if (atomic_load_explicit(&p->flags, memory_order_relaxed) & ZFS_PTE_PRIO_MASK)
 			c = &fs->recomp;
-		if (p->clen == (size_t)p->npages * PAGE)	/* a raw page shared (share.c) */
+		if (!err && p->clen == (size_t)p->npages * PAGE)	/* a raw page shared */
 			memcpy(pages, big, p->clen);
-		else
+		else if (!err)
 			err = zfs_decompress_buf(c, big, p->clen, pages,
 						 (size_t)p->npages * PAGE);
 		if (err) {
@@ -298,13 +302,18 @@ int zfs_piece_decode_all(struct zfs_fs *fs, const struct zfs_piece *p, void *dst
 
 	if (!big)
 		return -ENOMEM;
-	if (p->clen == (size_t)p->npages * PAGE)	/* a raw page shared (share.c) */
-		return zfs_piece_copy_out(fs, p, dst);
+	if (p->clen == (size_t)p->npages * PAGE) {	/* a raw page shared (share.c) */
+		err = zfs_piece_copy_out(fs, p, dst);
+		if (err)
+			zfs_count_add(&fs->counters, failed_reads, 1);
+		return err;
+	}
 	if (atomic_load_explicit(&p->flags, memory_order_relaxed) & ZFS_PTE_PRIO_MASK)
 		c = &fs->recomp;
 	/* The first buffer only: the second keeps this thread's cached piece. */
-	zfs_piece_copy_out(fs, p, big);
-	err = zfs_decompress_buf(c, big, p->clen, dst, (size_t)p->npages * PAGE);
+	err = zfs_piece_copy_out(fs, p, big);
+	if (!err)
+		err = zfs_decompress_buf(c, big, p->clen, dst, (size_t)p->npages * PAGE);
 	if (err)
 		zfs_count_add(&fs->counters, failed_reads, 1);
 	return err;
@@ -316,8 +325,33 @@ void zfs_piece_put(struct zfs_fs *fs, struct zfs_piece *p)
 		return;
 	if (fs->dedup)
 		zfs_dedup_forget(fs, p);	/* out of the index before it goes */
-	free_chain(fs, p, p->nobj);
+	if (zfs_piece_backed(p))
+		zfs_backing_free(fs->backing, p->h[0], p->clen);
+	else
+		free_chain(fs, p, p->nobj);
 	free(p);
+}
+
+struct zfs_piece *zfs_piece_new_backed(const struct zfs_piece *old, uint64_t off)
+{
+	struct zfs_piece *p = malloc(sizeof(*p) + sizeof(p->h[0]));
+	unsigned int flags = atomic_load_explicit(&((struct zfs_piece *)old)->flags,
+						  memory_order_relaxed);
+
+	if (!p)
+		return NULL;
+	atomic_init(&p->refs, 0);
+	atomic_init(&p->live, 0);
+	atomic_init(&p->flags, (flags & ~ZFS_PTE_IDLE) | ZFS_PIECE_BACKED);
+	atomic_init(&p->atime, atomic_load_explicit(&((struct zfs_piece *)old)->atime,
+						    memory_order_relaxed));
+	p->npages = old->npages;
+	p->nobj = 0;
+	p->spare = 0;
+	p->clen = old->clen;
+	p->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
+	p->h[0] = off;
+	return p;
 }
 
 bool zfs_piece_touch(struct zfs_fs *fs, struct zfs_piece *p, uint32_t now)

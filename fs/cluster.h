@@ -27,6 +27,13 @@
 #define ZFS_CLUSTER_MAX_PAGES 16	/* cluster=64k */
 
 /*
+ * A written-back piece (writeback.c): its clen bytes are in the backing file
+ * at offset h[0], nobj is 0 (no pool object). Set before the piece is
+ * published and never changed.
+ */
+#define ZFS_PIECE_BACKED (1U << 8)
+
+/*
  * A stored piece (32 + 8 x nobj bytes). Its contents (npages, nobj, clen, h[], id, the
  * compressor) never change once an entry points at it: recompression,
  * writeback and packing build a replacement and republish the entries
@@ -36,7 +43,7 @@
 struct zfs_piece {
 	atomic_uint refs;	/* holders: entries (published or not), the dedup index */
 	atomic_uint live;	/* published entries; the piece's bytes are counted while > 0 */
-	atomic_uint flags;	/* ZFS_PTE_IDLE, ZFS_PTE_INCOMP, ZFS_PTE_PRIO_* for the whole piece */
+	atomic_uint flags;	/* ZFS_PTE_IDLE, ZFS_PTE_INCOMP, ZFS_PTE_PRIO_*, ZFS_PIECE_BACKED */
 	uint8_t npages;		/* pages compressed together: 1..ZFS_CLUSTER_MAX_PAGES */
 	uint8_t nobj;		/* pool objects in the chain */
 	uint16_t spare;		/* dedup.c: indexed? and the index shard; set before visible */
@@ -45,6 +52,19 @@ struct zfs_piece {
 	atomic_uint atime;	/* seconds since mount of the last read or write of any page */
 	unsigned long h[];	/* the chain */
 };
+
+static inline bool zfs_piece_backed(const struct zfs_piece *p)
+{
+	return atomic_load_explicit(&((struct zfs_piece *)p)->flags, memory_order_relaxed) &
+	       ZFS_PIECE_BACKED;
+}
+
+/**
+ * zfs_piece_new_backed - a descriptor for @old's bytes written back at @off
+ * of the backing file: same pages, length and flags (idle cleared), a new
+ * id, no reference yet. Return: it, or NULL (ENOMEM). No lock.
+ */
+struct zfs_piece *zfs_piece_new_backed(const struct zfs_piece *old, uint64_t off);
 
 /**
  * zfs_cluster_init - the chain's object size from the pool (zsmalloc: 4096,
@@ -97,7 +117,8 @@ int zfs_piece_decode_all(struct zfs_fs *fs, const struct zfs_piece *p, void *dst
 
 /**
  * zfs_piece_copy_out - the piece's @p->clen compressed bytes into @dst (for
- * writeback or a comparison of pieces). Return: 0. Context: as decode.
+ * writeback or a comparison of pieces), from the pool or, for a written-back
+ * piece, the backing file. Return: 0 or -EIO. Context: as decode.
  */
 int zfs_piece_copy_out(struct zfs_fs *fs, const struct zfs_piece *p, void *dst);
 

@@ -474,6 +474,9 @@ static unsigned long account_piece(struct zfs_counters *c, struct zfs_piece *p, 
 	}
 	if (was && now)
 		return 0;
+	/* A written-back piece holds no pool memory (writeback.c). */
+	if (zfs_piece_backed(p))
+		return 0;
 	/* The piece's first page appears or its last one goes. */
 	if (p->npages > 1) {
 		if (sign > 0) {
@@ -518,6 +521,12 @@ void zfs_page_account(struct zfs_fs *fs, struct zfs_inode *in, const struct zfs_
 		struct zfs_piece *p = (struct zfs_piece *)e->val;
 
 		pool_bytes = account_piece(c, p, sign);
+		if (zfs_piece_backed(p)) {
+			if (sign > 0)
+				zfs_count_add(c, pages_backed, 1);
+			else
+				zfs_count_sub(c, pages_backed, 1);
+		}
 		/* The file is charged its pages' shares, whoever else shows them. */
 		bytes = slot_bytes(p, zfs_pte_slot(e));
 		if (p->npages == 1 && p->clen == PAGE)

@@ -37,15 +37,23 @@
  * filesystem under it full) or a write error (EIO) stops the pass; the page
  * stays in RAM, its backing range is freed. The command fails with that
  * error only if nothing was written back. writeback_limit (zram's) stops the
- * pass quietly when spent. Pieces (several pages compressed together) are
- * not written back yet: only single-page entries are.
+ * pass quietly when spent.
+ *
+ * Pieces (cluster.h: the pages of a cluster compressed together) go whole:
+ * their clen bytes are written once, a new descriptor flagged
+ * ZFS_PIECE_BACKED (nobj 0, h[0] = the offset) replaces the old one in every
+ * entry of the cluster (zfs_piece_replace()), and the old one's chain is
+ * freed with its last reference. Only a piece whose every holder is a
+ * published entry of that cluster is taken (not one copy_file_range shares
+ * with other files: its pool memory would stay). idle and incompressible
+ * take pieces by the piece's flags; huge and huge_idle take raw pages only.
  *
  * Automatic writeback (-o writeback_at=PERCENT, with mem_limit=): one thread
  * (struct zfs_wbd) keeps the pool under PERCENT of mem_limit. It wakes every
  * WBD_TICK_MS, or at once when an allocation finds the pool at mem_limit
  * (zfs_wbd_make_room(), called by zfs_pool_alloc() before it would fail with
- * ENOSPC), and writes back idle pages first, then any single-page entry
- * (files in inode order), compacting the pool as it goes (written-back
+ * ENOSPC), and writes back idle pages first, then any page or piece (files
+ * in inode order), compacting the pool as it goes (written-back
  * objects leave holes in zspages), until the pool is WBD_HYSTERESIS points
  * below the mark. The allocation that asked waits (at most WBD_WAIT_MS) for
  * the pass to end and tries again; when a pass moves nothing (the backing
@@ -63,6 +71,7 @@
 
 #include "autocompact.h"
 #include "backing.h"
+#include "cluster.h"
 #include "pagestore.h"
 #include "writeback.h"
 #include "zfs.h"
@@ -70,6 +79,8 @@
 
 #define PAGE ZFS_PAGE_SIZE
 #define BATCH 32
+#define PIECE_MAX (ZFS_CLUSTER_MAX_PAGES * PAGE)	/* a piece's bytes at most */
+#define BUF_BYTES (8 * PIECE_MAX)			/* one batch's bytes */
 
 #define WBD_TICK_MS 200
 #define WBD_WAIT_MS 3000
@@ -93,9 +104,11 @@ struct zfs_wbd {
 };
 
 struct wb_item {
-	uint64_t idx;
+	uint64_t idx;		/* a page; for a piece, the first page of its cluster */
 	struct zfs_pte old;
+	struct zfs_piece *piece;	/* a piece (a reference held), or NULL: a page */
 	uint64_t off;		/* in the backing file */
+	size_t buf;		/* where its bytes are in the batch buffer */
 	unsigned int len;
 	bool raw;
 };
@@ -146,6 +159,31 @@ static bool same_entry(const struct zfs_pte *a, const struct zfs_pte *b)
 }
 
 /*
+ * May piece @p (seen at page @idx) be written back from @in? Only one whose
+ * every holder is a published entry of this file in @idx's cluster, so that
+ * republishing them there frees its pool memory. Context: the inode's lock.
+ */
+static bool piece_movable(struct zfs_fs *fs, struct zfs_inode *in, struct zfs_piece *p,
+			  uint64_t first, enum wb_type t)
+{
+	unsigned int flags = atomic_load_explicit(&p->flags, memory_order_relaxed), here = 0;
+	unsigned int live = atomic_load_explicit(&p->live, memory_order_relaxed);
+
+	if (zfs_piece_backed(p) || t == WB_HUGE || t == WB_HUGE_IDLE)
+		return false;
+	if ((t == WB_IDLE && !(flags & ZFS_PTE_IDLE)) || (t == WB_INCOMP && !(flags & ZFS_PTE_INCOMP)))
+		return false;
+	if (atomic_load_explicit(&p->refs, memory_order_relaxed) != live)
+		return false;
+	for (uint64_t i = first; i < first + fs->cluster_pages; i++) {
+		struct zfs_pte e = zfs_ptab_lookup(&in->file.pt, i);
+
+		here += zfs_pte_kind(&e) == ZFS_PTE_PIECE && (struct zfs_piece *)e.val == p;
+	}
+	return here == live;
+}
+
+/*
  * One batch of @in from page @from: returns the next page to look at
  * (UINT64_MAX at the end), with *@err set when the pass must stop.
  */
@@ -154,24 +192,50 @@ static uint64_t file_batch(struct zfs_fs *fs, struct zfs_inode *in, uint64_t fro
 {
 	struct wb_item it[BATCH];
 	struct zfs_pte e, old[BATCH];
-	unsigned int n = 0, done = 0, nold = 0;
+	unsigned int n = 0, done = 0, nold = 0, pages = 0;
 	uint64_t idx, next = UINT64_MAX;
+	size_t used = 0;
 
 	if (!trylock)
 		zfs_rdlock(in);
 	else if (pthread_rwlock_tryrdlock(&in->lock))
 		goto busy;	/* maybe the writer room is made for */
-	while (n < BATCH && zfs_ptab_next(&in->file.pt, from, &idx, &e)) {
+	while (n < BATCH && used + PIECE_MAX <= BUF_BYTES &&
+	       zfs_ptab_next(&in->file.pt, from, &idx, &e)) {
 		from = idx + 1;
-		if (!wanted(&e, t))
-			continue;
-		it[n].idx = idx;
+		if (zfs_pte_kind(&e) == ZFS_PTE_PIECE) {
+			struct zfs_piece *p = (struct zfs_piece *)e.val;
+			uint64_t first = idx & ~(uint64_t)(fs->cluster_pages - 1);
+			bool seen = false;
+
+			for (unsigned int i = 0; i < n; i++)
+				seen |= it[i].piece == p;
+			if (seen || !piece_movable(fs, in, p, first, t))
+				continue;
+			zfs_piece_get(p);	/* the address stays this piece's */
+			it[n].piece = p;
+			it[n].idx = first;
+			it[n].raw = false;
+			it[n].len = p->clen;
+			it[n].buf = used;
+			if (zfs_piece_copy_out(fs, p, bufs + used)) {
+				zfs_piece_put(fs, p);
+				continue;
+			}
+		} else {
+			if (!wanted(&e, t))
+				continue;
+			it[n].piece = NULL;
+			it[n].idx = idx;
+			it[n].raw = zfs_pte_kind(&e) == ZFS_PTE_HUGE;
+			it[n].buf = used;
+			it[n].len = stored_bytes(fs, &e, bufs + used);
+		}
 		it[n].old = e;
-		it[n].raw = zfs_pte_kind(&e) == ZFS_PTE_HUGE;
-		it[n].len = stored_bytes(fs, &e, bufs + (size_t)n * PAGE);
+		used += it[n].len;
 		n++;
 	}
-	if (n == BATCH)
+	if (n == BATCH || used + PIECE_MAX > BUF_BYTES)
 		next = from;
 	zfs_unlock(in);
 
@@ -184,7 +248,7 @@ static uint64_t file_batch(struct zfs_fs *fs, struct zfs_inode *in, uint64_t fro
 		*err = zfs_backing_alloc(fs->backing, it[done].len, &it[done].off);
 		if (*err)
 			break;
-		*err = zfs_backing_write(fs->backing, it[done].off, bufs + (size_t)done * PAGE,
+		*err = zfs_backing_write(fs->backing, it[done].off, bufs + it[done].buf,
 					 it[done].len);
 		if (*err) {
 			zfs_backing_free(fs->backing, it[done].off, it[done].len);
@@ -198,12 +262,27 @@ static uint64_t file_batch(struct zfs_fs *fs, struct zfs_inode *in, uint64_t fro
 	} else if (pthread_rwlock_trywrlock(&in->lock)) {
 		for (unsigned int i = 0; i < done; i++)
 			zfs_backing_free(fs->backing, it[i].off, it[i].len);
-		goto busy;
+		done = 0;
+		*err = -EBUSY;
+		goto out_put;
 	}
 	for (unsigned int i = 0; i < done; i++) {
-		struct zfs_pte cur = zfs_ptab_lookup(&in->file.pt, it[i].idx), ne;
+		struct zfs_pte cur, ne;
 		unsigned int flags = zfs_pte_flags(&it[i].old) & ~(ZFS_PTE_IDLE | ZFS_PTE_RAW);
 
+		if (it[i].piece) {
+			struct zfs_piece *np = zfs_piece_new_backed(it[i].piece, it[i].off);
+			unsigned int m = np ? zfs_piece_replace(fs, in, it[i].idx, fs->cluster_pages,
+								 it[i].piece, np) : 0;
+
+			if (!m) {
+				free(np);
+				zfs_backing_free(fs->backing, it[i].off, it[i].len);
+			}
+			pages += m;
+			continue;
+		}
+		cur = zfs_ptab_lookup(&in->file.pt, it[i].idx);
 		if (!same_entry(&cur, &it[i].old)) {
 			zfs_backing_free(fs->backing, it[i].off, it[i].len);
 			continue;
@@ -220,8 +299,15 @@ static uint64_t file_batch(struct zfs_fs *fs, struct zfs_inode *in, uint64_t fro
 	zfs_unlock(in);
 	for (unsigned int i = 0; i < nold; i++)
 		zfs_page_release(fs, &old[i]);
-	*moved += nold;
-	zfs_count_add(&fs->counters, pages_written_back, nold);
+	pages += nold;
+	*moved += pages;
+	zfs_count_add(&fs->counters, pages_written_back, pages);
+out_put:
+	for (unsigned int i = 0; i < n; i++)
+		if (it[i].piece)
+			zfs_piece_put(fs, it[i].piece);
+	if (*err == -EBUSY)
+		return UINT64_MAX;
 	return *err ? UINT64_MAX : next;
 busy:
 	*err = -EBUSY;
@@ -238,7 +324,7 @@ static long writeback_pass(struct zfs_fs *fs, enum wb_type t, uint64_t target, b
 	unsigned long since_compact = 0;
 	uint64_t last = atomic_load(&fs->next_ino);
 	unsigned long moved = 0;
-	char *bufs = malloc((size_t)BATCH * PAGE);
+	char *bufs = malloc(BUF_BYTES);
 	int err = 0;
 
 	if (!bufs)

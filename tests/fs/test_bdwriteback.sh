@@ -162,6 +162,21 @@ assert_eq "$(bd 1)" 0 "bd_count after deleting the big file"
 assert_eq "$(blocks)" 0 "backing blocks after deleting the big file"
 stats_umount
 
+# ---- writeback_at with clusters: pieces (pages compressed together) are
+# written back whole, compressed, and read back
+stats_mount -o "backing=$B,cluster=16k,mem_limit=8m,writeback_at=90"
+dd if="$WORK/big" of="$MNT/big" bs=1M status=none || fail "writing 32 MiB with cluster=16k"
+[ "$(J .counters.pages_backed)" -gt 0 ] || fail "cluster=16k: nothing written back"
+[ "$(J .counters.clusters)" -gt 0 ] || fail "cluster=16k: no piece in the pool"
+echo "writeback_at, cluster=16k: $(J .counters.pages_backed) pages backed in" \
+	"$(J .counters.bd_bytes) bytes"
+same "$MNT/big" "$WORK/big"
+rm "$MNT/big"
+for ((i = 0; i < 100; i++)); do [ "$(bd 1)" = 0 ] && break; sleep 0.1; done
+assert_eq "$(bd 1)" 0 "cluster=16k: bd_count after delete"
+assert_eq "$(blocks)" 0 "cluster=16k: backing blocks after delete"
+stats_umount
+
 # ---- writeback_at with a backing file that fills: ENOSPC only when both are full
 if mountpoint -q "$WORK/small" 2>/dev/null; then
 	rm -f "$WORK/small/bd"
