@@ -604,7 +604,7 @@ static void test_pool_file(void **state)
 	ZFS_COUNTERS(LINE)
 #undef LINE
 	/* Every line is "key: value", and no key appears twice. */
-	char keys[64][64];
+	char keys[128][64];
 	unsigned int nk = 0;
 
 	for (char *l = s; *l; l = strchr(l, '\n') + 1) {
@@ -613,7 +613,7 @@ static void test_pool_file(void **state)
 		if (*l == '\n')
 			continue;
 		assert_true(colon && colon < strchr(l, '\n'));
-		assert_true(colon - l < 64 && nk < 64);
+		assert_true(colon - l < 64 && nk < 128);
 		snprintf(keys[nk], sizeof(keys[nk]), "%.*s", (int)(colon - l), l);
 		for (unsigned int k = 0; k < nk; k++)
 			assert_string_not_equal(keys[k], keys[nk]);
