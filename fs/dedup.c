@@ -191,6 +191,10 @@ struct zfs_piece *zfs_dedup_find(struct zfs_fs *fs, uint64_t hash, const void *c
 	}
 	if (nc && !found)
 		zfs_count_add(&fs->counters, dedup_collisions, 1);
+	/* Writing the data again is an access: the piece is no longer idle (zram's rule). */
+	if (found && zfs_piece_touch(fs, found, zfs_fs_seconds(fs)))
+		zfs_count_sub(&fs->counters, idle_pages,
+			      atomic_load_explicit(&found->live, memory_order_relaxed));
 	return found;
 }
 
