@@ -72,6 +72,7 @@ static atomic_uint next_id;
 /* The thread's last expanded piece (its pages are in the second big buffer). */
 static __thread const struct zfs_piece *cached;
 static __thread uint32_t cached_id;
+static __thread unsigned int cached_pages;	/* slots expanded: lz4 stops early */
 
 int zfs_cluster_init(struct zfs_fs *fs)
 {
@@ -271,24 +272,42 @@ int zfs_piece_decode(struct zfs_fs *fs, const struct zfs_piece *p, unsigned int 
 	if (!big)
 		return -ENOMEM;
 	pages = big + ZFS_BIG_SCRATCH;
-	if (cached != p || cached_id != p->id) {
+	if (cached != p || cached_id != p->id || slot >= cached_pages) {
 		const struct zfs_compressor *c = &fs->comp;
+		unsigned int want = p->npages;
+		int n;
 
 		cached = NULL;
 		err = zfs_piece_copy_out(fs, p, big);
 		if (atomic_load_explicit(&p->flags, memory_order_relaxed) & ZFS_PTE_PRIO_MASK)
 			c = &fs->recomp;
-		if (!err && p->clen == (size_t)p->npages * PAGE)	/* a raw page shared */
+		if (err) {
+			/* the backing file could not be read (writeback.c) */
+		} else if (p->clen == (size_t)p->npages * PAGE) {	/* a raw page shared */
 			memcpy(pages, big, p->clen);
-		else if (!err)
+		} else if (c->type == ZFS_COMP_LZ4 && slot + 1 < p->npages) {
+			/*
+			 * A random read needs the stream only up to its slot:
+			 * lz4 stops there (half the work on average); a read
+			 * of a later slot expands the piece again.
+			 */
+			n = zfs_decompress_prefix(c, big, p->clen, pages,
+						  (size_t)p->npages * PAGE, (slot + 1) * PAGE);
+			if (n < 0)
+				err = n;
+			else
+				want = (unsigned int)((size_t)n / PAGE);
+		} else {
 			err = zfs_decompress_buf(c, big, p->clen, pages,
 						 (size_t)p->npages * PAGE);
+		}
 		if (err) {
 			zfs_count_add(&fs->counters, failed_reads, 1);
 			return err;
 		}
 		cached = p;
 		cached_id = p->id;
+		cached_pages = want;
 	}
 	memcpy(dst, pages + slot * PAGE, PAGE);
 	return 0;

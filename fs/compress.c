@@ -236,6 +236,17 @@ int zfs_decompress_buf(const struct zfs_compressor *c, const void *src, size_t l
 	return !ZSTD_isError(n) && n == dstlen ? 0 : -EIO;
 }
 
+int zfs_decompress_prefix(const struct zfs_compressor *c, const void *src, size_t len, void *dst,
+			  size_t dstlen, size_t want)
+{
+	int n;
+
+	if (c->type != ZFS_COMP_LZ4)
+		return zfs_decompress_buf(c, src, len, dst, dstlen) ? -EIO : (int)dstlen;
+	n = LZ4_decompress_safe_partial(src, dst, (int)len, (int)want, (int)dstlen);
+	return n >= (int)want ? n : -EIO;
+}
+
 int zfs_decompress_page(const struct zfs_compressor *c, const void *src, size_t len, void *dst)
 {
 	return zfs_decompress_buf(c, src, len, dst, PAGE);

@@ -69,6 +69,14 @@ int zfs_compress_buf(const struct zfs_compressor *c, const void *src, size_t src
 int zfs_decompress_buf(const struct zfs_compressor *c, const void *src, size_t len, void *dst,
 		       size_t dstlen);
 
+/**
+ * zfs_decompress_prefix - expand at least the first @want of the @dstlen
+ * bytes @src holds (lz4 stops early; others expand everything).
+ * Return: the bytes expanded (>= @want), -EIO, -ENOMEM.
+ */
+int zfs_decompress_prefix(const struct zfs_compressor *c, const void *src, size_t len, void *dst,
+			  size_t dstlen, size_t want);
+
 #define ZFS_BIG_SCRATCH (64 * 1024)	/* the largest cluster */
 
 /**

@@ -235,7 +235,8 @@ static bool selected(const struct zfs_recomp_req *rq, const struct zfs_pte *e, u
 	default:
 		return false;
 	}
-	if (flags & (ZFS_PTE_PRIO_MASK | ZFS_PTE_INCOMP))
+	/* Written back (writeback.c): it is not in memory; leave it there. */
+	if (flags & (ZFS_PTE_PRIO_MASK | ZFS_PTE_INCOMP | ZFS_PIECE_BACKED))
 		return false;
 	if (rq->idle && !(flags & ZFS_PTE_IDLE))
 		return false;
