@@ -32,6 +32,12 @@ CACHE=${FRESH_CACHE:-/var/cache/zpoolfs/fresh}
 if [ -z "${FRESH_IN_NS:-}" ]; then
 	FRESH_IN_NS=1 exec unshare --mount --propagation private bash "$0" "$@"
 fi
+# Copies of other FUSE mounts would keep their connections (and daemons) alive while we run.
+while read -r target fstype; do
+	case $fstype in
+	fuse | fuse.*) umount -l "$(printf '%b' "$target")" 2>/dev/null || true ;;
+	esac
+done < <(findmnt -rn -o TARGET,FSTYPE)
 
 t0=$(date +%s)
 phase_start=$t0

@@ -107,6 +107,19 @@ zfs_cleanup() {
 }
 
 # zfs_workdir: create $WORK (traversable by everyone) and clean up at exit.
+# zfs_detach_inherited_fuse: in a mount namespace just made with unshare -m, detach the
+# FUSE mounts copied from the parent. A copy holds its filesystem's connection open, so the
+# daemon of a mount that another test (or anyone) unmounts meanwhile would wait for this
+# namespace to end before it sees the unmount and exits.
+zfs_detach_inherited_fuse() {
+	local target fstype
+	while read -r target fstype; do
+		case $fstype in
+		fuse | fuse.*) umount -l "$(printf '%b' "$target")" 2>/dev/null || true ;;
+		esac
+	done < <(findmnt -rn -o TARGET,FSTYPE)
+}
+
 zfs_workdir() {
 	if [ -z "$WORK" ] || [ ! -d "$WORK" ]; then
 		WORK=$(mktemp -d "${TMPDIR:-/tmp}/zpoolfs-test.XXXXXX")

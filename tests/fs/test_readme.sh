@@ -24,6 +24,7 @@ zfs_need setpriv unshare getfattr pkg-config cc
 if [ -z "${ZFS_README_NS:-}" ]; then
 	ZFS_README_NS=1 exec unshare --mount --propagation private bash "$0" "$@"
 fi
+zfs_detach_inherited_fuse
 README=$ZFS_REPO/README.md
 zfs_workdir
 B=$WORK/blocks

@@ -20,6 +20,7 @@ zfs_need setpriv unshare getfattr
 if [ -z "${ZFS_USER_NS:-}" ]; then
 	ZFS_USER_NS=1 exec unshare --mount --propagation private bash "$0" "$@"
 fi
+zfs_detach_inherited_fuse
 zfs_workdir
 cd "$WORK"
 
