@@ -22,7 +22,7 @@
  *    or invalidates what it cached itself (tmpfs has no timeouts at all);
  *  - not HANDLE_KILLPRIV: the kernel clears set-id bits on write, truncate
  *    and chown by sending us a mode change, exactly as tmpfs clears them;
- *  - WRITEBACK_CACHE only with -o writeback: with it a write lands in the
+ *  - WRITEBACK_CACHE only with -o writeback_cache: with it a write lands in the
  *    page cache and fails (ENOSPC) only later at writeback (close, fsync),
  *    and st_blocks lags; by default every write reaching the daemon keeps
  *    tmpfs's answers exact.

@@ -53,7 +53,7 @@ static const struct fuse_opt zfs_opt_spec[] = {
 	OPT("nostats", nostats),
 	OPT("compact_at=%s", compact_at),
 	OPT("nocompact", nocompact),
-	OPT("writeback", writeback),
+	OPT("writeback_cache", writeback),
 	OPT("backing=%s", backing),
 	OPT("dedup", dedup),
 	OPT("writeback_at=%s", writeback_at),
@@ -460,7 +460,7 @@ void zfs_opts_help(const char *prog)
 	       "                           memory pressure\n"
 	       "    -o nocompact           no automatic compaction (.zpool/compact still works)\n"
 	       "    -o threads=N           N threads serve requests\n"
-	       "    -o writeback           gather writes in the kernel's page cache: fewer,\n"
+	       "    -o writeback_cache     gather writes in the kernel's page cache: fewer,\n"
 	       "                           larger writes, but ENOSPC shows at close or\n"
 	       "                           fsync and st_blocks lags until written back\n"
 	       "    -o timeout=SECONDS     how long the kernel may trust names, attributes\n"

@@ -36,7 +36,7 @@ struct zfs_opt_strings {
 	char *writeback_at;
 	int nostats;
 	int nocompact;
-	int writeback;
+	int writeback;			/* writeback_cache */
 	int dedup;
 	int atime;			/* enum zfs_atime */
 	int nodiratime;

@@ -146,7 +146,7 @@ for step in range(steps):
             else:
                 os.utime(p, follow_symlinks=False)
         elif op == "truncate" and (reg or fds):
-            if fds and rng.random() < 0.5:
+            if fds and (not reg or rng.random() < 0.5):
                 os.ftruncate(rng.choice(list(fds)), rng.randrange(0, 30000))
             else:
                 os.truncate(rng.choice(reg), rng.randrange(0, 30000))

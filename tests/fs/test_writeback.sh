@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# -o writeback (the kernel's writeback cache, off by default): data written in
+# -o writeback_cache (the kernel's writeback cache, off by default): data written in
 # small pieces reads back byte for byte after close and once its pages were
 # dropped from the page cache, sizes and st_blocks agree with the daemon once the
 # file is closed, and running out of space is reported (by write, close or
@@ -11,7 +11,7 @@ zfs_need_fuse
 zfs_need python3
 zfs_workdir
 M=$WORK/m
-zfs_mount "$M" -o size=4m,writeback || fail "mount -o writeback"
+zfs_mount "$M" -o size=4m,writeback_cache || fail "mount -o writeback_cache"
 
 python3 - "$M" <<'EOF' || fail "writeback data"
 import os, random, sys
@@ -46,7 +46,7 @@ EOF
 rm -f "$M"/f*
 
 # 4 MiB of room, 6 MiB written: ENOSPC must surface somewhere.
-python3 - "$M" <<'EOF' || fail "ENOSPC was not reported with -o writeback"
+python3 - "$M" <<'EOF' || fail "ENOSPC was not reported with -o writeback_cache"
 import errno, os, sys
 p = sys.argv[1] + "/big"
 fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o644)
