@@ -13,9 +13,6 @@
 
 struct zfs_piece;
 
-/* In a piece's flags: the piece is in the index (set before it is visible). */
-#define ZFS_PIECE_INDEXED (1U << 16)
-
 /** zfs_dedup_init - an empty index for @fs (opt.dedup). Return: 0 or -ENOMEM. Context: mount. */
 int zfs_dedup_init(struct zfs_fs *fs);
 
