@@ -26,7 +26,7 @@ FS_TESTS += tests/fs/test_basic.sh tests/fs/test_badopts.sh tests/fs/test_mount.
 	tests/fs/test_direct.sh tests/fs/test_odirect.sh tests/fs/test_rss.sh \
 	tests/fs/test_requests.sh tests/fs/test_autocompact.sh tests/fs/test_cluster.sh \
 	tests/fs/test_attrcache.sh tests/fs/test_writeback.sh tests/fs/test_backing.sh \
-	tests/fs/test_recompress.sh tests/fs/test_bdwriteback.sh
+	tests/fs/test_recompress.sh tests/fs/test_bdwriteback.sh tests/fs/test_cgroup.sh
 # copy_file_range sharing (fs/share.c), -o dedup (fs/dedup.c)
 FS_TESTS += tests/fs/test_share.sh tests/fs/test_dedup.sh
 # an ordinary user (uid 65534) mounting through fusermount3

@@ -10,7 +10,7 @@
 #                       requests per file (root; downloads the package once)
 #   make bench-share    cp -r inside the mount (copy_file_range shares) vs writing the tree in
 #   make bench-tiering  writeback to a backing file under mem_limit=64m, automatic compaction
-#                       (BENCH_TIER_MIB=256 BENCH_TIER_ROUNDS=3 BENCH_TIER_OPTS=cluster=4k)
+#                       (BENCH_TIER_MIB=256 BENCH_TIER_ROUNDS=3 BENCH_TIER_OPTS=)
 # Knobs: BENCH_CORPUS_MIB=200 BENCH_ALLOC_ROUNDS=9 BENCH_THREADS=2 BENCH_SHARE_ROUNDS=3
 #        BENCH_FS_MIB=256 BENCH_FIO_MIB=512 BENCH_FS_ROUNDS=5
 #        BENCH_TREE_ROUNDS=3 BENCH_TREE_DIRS= (e.g. "fs mm": a subset) BENCH_TREE_ZOPTS=

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tiering_bench.sh - writeback to a backing file and automatic compaction (issue 13).
 #
-#   BUILD=build BENCH_TIER_MIB=256 BENCH_TIER_ROUNDS=3 BENCH_TIER_OPTS=cluster=4k \
+#   BUILD=build BENCH_TIER_MIB=256 BENCH_TIER_ROUNDS=3 BENCH_TIER_OPTS= \
 #       bash tools/bench/tiering_bench.sh
 #
 # Corpus: the text part (files under /usr/share) of the filesystem corpus (corpus
@@ -22,7 +22,7 @@ BUILD=${BUILD:-build}
 BENCH_DIR=$BUILD/bench
 MIB=${BENCH_TIER_MIB:-256}
 ROUNDS=${BENCH_TIER_ROUNDS:-3}
-OPTS=${BENCH_TIER_OPTS:-cluster=4k}
+OPTS=${BENCH_TIER_OPTS:-}
 res=$BENCH_DIR/tiering.tsv
 . tools/bench/meta.sh
 
@@ -70,7 +70,7 @@ row() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$res"; }
 J() { jq -r "$1" "$mnt/.zpool/stats.json"; }
 
 zmount() {
-	"$BUILD/zpoolfs" "$mnt" -f -o "$1" >"$work/zpoolfs.log" 2>&1 &
+	"$BUILD/zpoolfs" "$mnt" -f ${1:+-o "$1"} >"$work/zpoolfs.log" 2>&1 &
 	zpid=$!
 	for _ in $(seq 100); do mountpoint -q "$mnt" && return 0; sleep 0.05; done
 	echo "zpoolfs did not mount" >&2
@@ -104,7 +104,7 @@ wb_round() {
 	zumount
 
 	bd=$work/backing.img
-	zmount "$OPTS,mem_limit=64m,backing=$bd,writeback_at=90"
+	zmount "${OPTS:+$OPTS,}mem_limit=64m,backing=$bd,writeback_at=90"
 	rm -f "$work/stop"
 	peak_rss "$zpid" "$work/rss" &
 	drop
