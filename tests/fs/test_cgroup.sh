@@ -14,8 +14,8 @@ zfs_workdir
 [ "$(id -u)" = 0 ] || skip "needs root to make a cgroup"
 
 LIMIT=$((96 << 20))
-MIB=192
-[ "${ZPOOL_TEST_QUICK:-0}" != 0 ] && MIB=128
+MIB=128
+[ "${ZPOOL_TEST_QUICK:-0}" != 0 ] && MIB=112
 cg=
 if [ -w /sys/fs/cgroup/cgroup.subtree_control ] &&
 	grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then

@@ -54,7 +54,10 @@ left, names = mib << 20, []
 for path in open(work + "/fscorpus.list").read().split("\n"):
     if not path.startswith("/usr/share/") or left <= 0:
         continue
-    data = open(path, "rb").read(min(left, 16 << 20))
+    try:
+        data = open(path, "rb").read(min(left, 16 << 20))
+    except OSError:
+        continue
     data += b"\0" * (-len(data) % 4096)
     out.write(data[:left])
     left -= len(data)
@@ -94,7 +97,7 @@ peak_rss() {
 }
 
 wb_round() {
-	local t0 t1 bd rss
+	local t0 t1 bd rss rsspid
 	zmount "$OPTS"
 	drop
 	t0=$(secs)
@@ -107,6 +110,7 @@ wb_round() {
 	zmount "${OPTS:+$OPTS,}mem_limit=64m,backing=$bd,writeback_at=90"
 	rm -f "$work/stop"
 	peak_rss "$zpid" "$work/rss" &
+	rsspid=$!
 	drop
 	t0=$(secs)
 	dd if="$cat" of="$mnt/f" bs=1M conv=fsync status=none
@@ -123,7 +127,7 @@ wb_round() {
 	row wb limit64m read "$r" "$(mibs "$bytes" "$t0" "$t1")" MiB/s
 	cmp -s "$cat" "$mnt/f" || { echo "writeback: read back differs" >&2; exit 1; }
 	touch "$work/stop"
-	wait
+	wait "$rsspid"
 	rss=$(cat "$work/rss")
 	row wb limit64m peak_rss "$r" "$((rss * 1024))" bytes
 	# The backing file's own cold sequential read speed, in the same round.
@@ -140,7 +144,7 @@ compact_round() {
 	zmount "$OPTS"
 	python3 - "$work/tree.list" "$mnt" <<'EOF'
 import os, sys
-for i, path in enumerate(open(sys.argv[1]).read().split()):
+for i, path in enumerate(p for p in open(sys.argv[1]).read().split("\n") if p):
     d = os.path.join(sys.argv[2], "d%03d" % (i % 100))
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, "f%06d" % i), "wb") as f:
