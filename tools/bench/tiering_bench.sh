@@ -81,7 +81,10 @@ zmount() {
 	exit 1
 }
 zumount() {
-	fusermount3 -u "$mnt"
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		fusermount3 -u "$mnt" 2>/dev/null && break
+		sleep 0.5
+	done
 	wait "$zpid" || true
 	zpid=
 }
@@ -152,7 +155,14 @@ for i, path in enumerate(p for p in open(sys.argv[1]).read().split("\n") if p):
 EOF
 	find "$mnt" -name 'f*[02468]' -type f -delete
 	sleep 0.5
-	( while :; do cat "$mnt"/d*/f*[13579] >/dev/null 2>&1 || true; done ) &
+	python3 - "$mnt" <<'EOF' &
+import glob, sys
+names = glob.glob(sys.argv[1] + "/d*/f*[13579]")
+while True:
+    for n in names:
+        with open(n, "rb") as f:
+            f.read()
+EOF
 	reader=$!
 	t0=$(secs)
 	t1=
