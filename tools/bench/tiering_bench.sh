@@ -100,7 +100,7 @@ peak_rss() {
 }
 
 wb_round() {
-	local t0 t1 bd rss rsspid
+	local t0 t1 bd rss rsspid backed
 	zmount "$OPTS"
 	drop
 	t0=$(secs)
@@ -119,9 +119,12 @@ wb_round() {
 	dd if="$cat" of="$mnt/f" bs=1M conv=fsync status=none
 	t1=$(secs)
 	row wb limit64m write "$r" "$(mibs "$bytes" "$t0" "$t1")" MiB/s
-	row wb limit64m backed_pages "$r" "$(J .counters.pages_backed)" pages
+	# A pass may still be ending: let it, then read both numbers at one moment.
+	sleep 2
+	backed=$(J .counters.pages_backed)
+	row wb limit64m backed_pages "$r" "$backed" pages
 	row wb limit64m backing_bytes "$r" "$(($(stat -c %b "$bd") * 512))" bytes
-	row wb limit64m zram_wb_bytes "$r" "$(($(J .counters.pages_backed) * 4096))" bytes
+	row wb limit64m zram_wb_bytes "$r" "$((backed * 4096))" bytes
 	row wb limit64m mem_used_max "$r" "$(J .mm_stat.mem_used_max)" bytes
 	drop
 	t0=$(secs)
