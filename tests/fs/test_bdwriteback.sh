@@ -7,7 +7,8 @@
 # blocks back (holes punched). Injected write errors (EIO, ENOSPC) leave
 # everything in RAM; an injected read error fails that read only and counts
 # in io_stat's failed_reads; a backing file on a full small tmpfs takes what
-# fits and nothing is lost; writeback_limit stops the pass.
+# fits and nothing is lost; writeback_limit stops the pass; "idle" takes what
+# .zpool/idle marked and was not read since.
 set -euo pipefail
 . "$(dirname "$0")/stats_lib.sh"
 
@@ -72,6 +73,20 @@ assert_eq "$(bd 1)" 0 "bd_count after delete"
 assert_eq "$(blocks)" 0 "backing file blocks after delete"
 [ "$(J .counters.bd_punches)" -gt 0 ] || fail "no hole punched"
 same "$MNT/text" "$WORK/text"
+stats_umount
+
+# ---- idle (marked with .zpool/idle): what was read since stays in RAM
+stats_mount -o "backing=$B"
+head -c $((MB << 20)) "$WORK/text" >"$MNT/cold"
+head -c $((MB << 20)) "$WORK/text" >"$MNT/hot"
+echo all >"$S/idle"
+dd if="$MNT/hot" iflag=direct bs=1M of=/dev/null status=none
+echo idle >"$S/writeback"
+n=$(J .counters.pages_backed)
+echo "writeback idle: $n pages backed of $PAGES idle ones"
+[ "$n" -gt $((PAGES / 2)) ] && [ "$n" -le "$PAGES" ] || fail "writeback idle moved $n pages"
+same "$MNT/cold" "$WORK/text"
+same "$MNT/hot" "$WORK/text"
 stats_umount
 
 # ---- writeback_limit: zram's meaning, 4 KiB units of bytes written
