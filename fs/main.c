@@ -161,6 +161,7 @@ out_free:
 
 static void fs_destroy(struct zfs_fs *fs)
 {
+	zfs_stats_release_all();
 	zfs_itable_destroy(fs);
 	zfs_backing_close(fs->backing);	/* after the entries that point into it */
 	zfs_dedup_destroy(fs);

@@ -79,6 +79,8 @@ int zfs_stats_open(fuse_req_t req, struct zfs_inode *in, int flags, struct zfs_s
 void zfs_stats_read(fuse_req_t req, struct zfs_stats_fh *fh, size_t size, off_t off);
 void zfs_stats_write(fuse_req_t req, struct zfs_stats_fh *fh, const char *buf, size_t size);
 void zfs_stats_release(struct zfs_stats_fh *fh);
+/* At unmount: free the open stats files whose RELEASE never came. */
+void zfs_stats_release_all(void);
 size_t zfs_stats_usage_xattr(struct zfs_inode *in, char *buf, size_t size);
 
 /* ops_*.c handlers, collected into zfs_ops by ops.c */

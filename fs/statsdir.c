@@ -54,14 +54,53 @@ struct zfs_stats_fh {
 	int (*write)(struct zfs_fs *fs, const char *text);	/* NULL: read-only */
 	char *buf;
 	size_t len;
+	struct zfs_stats_fh *prev, *next;	/* open_fhs, under open_lock */
 };
+
+/*
+ * Every open stats file, so that unmount frees those whose RELEASE never
+ * came: the kernel sends RELEASE after close(2) returns, in the background,
+ * and an unmount right after the close may end the connection before it
+ * arrives. One mount per process, so one list per process.
+ */
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct zfs_stats_fh *open_fhs;
+
+static void fh_link(struct zfs_stats_fh *fh)
+{
+	pthread_mutex_lock(&open_lock);
+	fh->next = open_fhs;
+	if (open_fhs)
+		open_fhs->prev = fh;
+	open_fhs = fh;
+	pthread_mutex_unlock(&open_lock);
+}
+
+static void fh_free(struct zfs_stats_fh *fh)
+{
+	pthread_mutex_lock(&open_lock);
+	if (fh->prev)
+		fh->prev->next = fh->next;
+	else
+		open_fhs = fh->next;
+	if (fh->next)
+		fh->next->prev = fh->prev;
+	pthread_mutex_unlock(&open_lock);
+	free(fh->buf);
+	free(fh);
+}
 
 static void fh_put(struct zfs_stats_fh *fh)
 {
 	if (atomic_fetch_sub(&fh->refs, 1) != 1)
 		return;
-	free(fh->buf);
-	free(fh);
+	fh_free(fh);
+}
+
+void zfs_stats_release_all(void)
+{
+	while (open_fhs)
+		fh_free(open_fhs);
 }
 
 static void fill_source(struct zfs_fs *fs, struct zfs_stats_source *src);
@@ -267,6 +306,7 @@ int zfs_stats_open(fuse_req_t req, struct zfs_inode *in, int flags, struct zfs_s
 			return err;
 		}
 	}
+	fh_link(fh);
 	*out = fh;
 	return 0;
 }
