@@ -249,9 +249,12 @@ int zfs_cluster_encode(struct zfs_fs *fs, const void *src, unsigned int n, struc
 
 int zfs_piece_copy_out(struct zfs_fs *fs, const struct zfs_piece *p, void *dst)
 {
-	if (zfs_piece_backed(p))
-		return fs->backing && !zfs_backing_read(fs->backing, p->h[0], dst, p->clen) ? 0
-											     : -EIO;
+	if (zfs_piece_backed(p)) {
+		if (!fs->backing || zfs_backing_read(fs->backing, p->h[0], dst, p->clen))
+			return -EIO;
+		zfs_count_add(&fs->counters, pages_read_back, p->npages);
+		return 0;
+	}
 	for (unsigned int i = 0; i < p->nobj; i++) {
 		const void *src = zpool_map_handle(fs->pool, p->h[i], ZPOOL_MM_RO);
 

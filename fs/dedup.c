@@ -343,16 +343,27 @@ int zfs_dedup_page(struct zfs_fs *fs, const void *src, struct zfs_pte *out)
 	if (err)
 		return err;
 	*out = e;
-	if (zfs_pte_kind(&e) == ZFS_PTE_HUGE && fs->split_huge)
-		return 0;	/* two halves are not a chain: stored plainly */
-	p = zfs_piece_alloc(1, 1, zfs_pte_kind(&e) == ZFS_PTE_HUGE ? PAGE : zfs_pte_len(&e));
-	if (!p)
-		return 0;	/* stored plainly, not indexed */
-	p->h[0] = e.val;
+	if (zfs_pte_kind(&e) == ZFS_PTE_HUGE && fs->split_huge) {
+		/*
+		 * zbud keeps a raw page as two halves, which are not a chain:
+		 * store it again as a raw one-page piece (a chain of the
+		 * backend's largest object and the rest), so it can be shared.
+		 * Best effort: if that fails, the halves stay, not indexed.
+		 */
+		if (zfs_piece_store(fs, src, PAGE, 1, 0, &p))
+			return 0;
+		zfs_page_release(fs, &e);
+	} else {
+		p = zfs_piece_alloc(1, 1,
+				    zfs_pte_kind(&e) == ZFS_PTE_HUGE ? PAGE : zfs_pte_len(&e));
+		if (!p)
+			return 0;	/* stored plainly, not indexed */
+		p->h[0] = e.val;
+	}
 	atomic_init(&p->refs, 1);
 	zfs_dedup_insert(fs, p, hash);
-	if (!(p->spare & INDEXED)) {
-		free(p);
+	if (!(p->spare & INDEXED) && !(zfs_pte_kind(&e) == ZFS_PTE_HUGE && fs->split_huge)) {
+		free(p);	/* the entry keeps its object, not indexed */
 		return 0;
 	}
 	if (zfs_pte_kind(&e) == ZFS_PTE_HUGE)	/* counted here: never published as HUGE */

@@ -216,6 +216,7 @@ static bool selected(const struct zfs_recomp_req *rq, const struct zfs_pte *e, u
 	unsigned int flags;
 	size_t size;
 	uint32_t atime;
+	bool huge;
 
 	switch (zfs_pte_kind(e)) {
 	case ZFS_PTE_COMP:
@@ -223,6 +224,7 @@ static bool selected(const struct zfs_recomp_req *rq, const struct zfs_pte *e, u
 		flags = zfs_pte_flags(e);
 		size = zfs_pte_len(e);
 		atime = e->atime;
+		huge = zfs_pte_kind(e) == ZFS_PTE_HUGE;
 		break;
 	case ZFS_PTE_PIECE: {
 		const struct zfs_piece *p = (const struct zfs_piece *)e->val;
@@ -230,6 +232,7 @@ static bool selected(const struct zfs_recomp_req *rq, const struct zfs_pte *e, u
 		flags = atomic_load_explicit(&p->flags, memory_order_relaxed);
 		size = p->clen / p->npages;
 		atime = atomic_load_explicit(&p->atime, memory_order_relaxed);
+		huge = size == PAGE;	/* raw pages kept as a piece (dedup, share.c) */
 		break;
 	}
 	default:
@@ -240,7 +243,7 @@ static bool selected(const struct zfs_recomp_req *rq, const struct zfs_pte *e, u
 		return false;
 	if (rq->idle && !(flags & ZFS_PTE_IDLE))
 		return false;
-	if (rq->huge && zfs_pte_kind(e) != ZFS_PTE_HUGE)
+	if (rq->huge && !huge)
 		return false;
 	if (rq->threshold && size < rq->threshold)
 		return false;

@@ -46,7 +46,9 @@
  * freed with its last reference. Only a piece whose every holder is a
  * published entry of that cluster is taken (not one copy_file_range shares
  * with other files: its pool memory would stay). idle and incompressible
- * take pieces by the piece's flags; huge and huge_idle take raw pages only.
+ * take pieces by the piece's flags; huge and huge_idle take raw pages only (a
+ * raw page kept as a one-page piece, as -o dedup and copy_file_range keep them,
+ * included).
  *
  * Automatic writeback (-o writeback_at=PERCENT, with mem_limit=): one thread
  * (struct zfs_wbd) keeps the pool under PERCENT of mem_limit. It wakes every
@@ -169,9 +171,14 @@ static bool piece_movable(struct zfs_fs *fs, struct zfs_inode *in, struct zfs_pi
 	unsigned int flags = atomic_load_explicit(&p->flags, memory_order_relaxed), here = 0;
 	unsigned int live = atomic_load_explicit(&p->live, memory_order_relaxed);
 
-	if (zfs_piece_backed(p) || t == WB_HUGE || t == WB_HUGE_IDLE)
+	bool raw = p->clen == (size_t)p->npages * ZFS_PAGE_SIZE;	/* a raw page as a piece */
+
+	if (zfs_piece_backed(p))
 		return false;
-	if ((t == WB_IDLE && !(flags & ZFS_PTE_IDLE)) || (t == WB_INCOMP && !(flags & ZFS_PTE_INCOMP)))
+	if ((t == WB_HUGE || t == WB_HUGE_IDLE) && !raw)
+		return false;
+	if (((t == WB_IDLE || t == WB_HUGE_IDLE) && !(flags & ZFS_PTE_IDLE)) ||
+	    (t == WB_INCOMP && !(flags & ZFS_PTE_INCOMP)))
 		return false;
 	if (atomic_load_explicit(&p->refs, memory_order_relaxed) != live)
 		return false;

@@ -78,7 +78,7 @@ stats_umount
 # ---- idle (marked with .zpool/idle): what was read since stays in RAM
 stats_mount -o "backing=$B"
 head -c $((MB << 20)) "$WORK/text" >"$MNT/cold"
-head -c $((MB << 20)) "$WORK/text" >"$MNT/hot"
+head -c $((MB << 20)) "$WORK/rand" >"$MNT/hot"	# not cold's data: -o dedup would share it
 echo all >"$S/idle"
 dd if="$MNT/hot" iflag=direct bs=1M of=/dev/null status=none
 echo idle >"$S/writeback"
@@ -86,7 +86,7 @@ n=$(J .counters.pages_backed)
 echo "writeback idle: $n pages backed of $PAGES idle ones"
 [ "$n" -gt $((PAGES / 2)) ] && [ "$n" -le "$PAGES" ] || fail "writeback idle moved $n pages"
 same "$MNT/cold" "$WORK/text"
-same "$MNT/hot" "$WORK/text"
+same "$MNT/hot" "$WORK/rand"
 stats_umount
 
 # ---- writeback_limit: zram's meaning, 4 KiB units of bytes written
