@@ -348,11 +348,15 @@ int zfs_dedup_page(struct zfs_fs *fs, const void *src, struct zfs_pte *out)
 		 * zbud keeps a raw page as two halves, which are not a chain:
 		 * store it again as a raw one-page piece (a chain of the
 		 * backend's largest object and the rest), so it can be shared.
-		 * Best effort: if that fails, the halves stay, not indexed.
+		 * If that fails the page is not stored at all and the write
+		 * fails as any failed allocation makes it fail.
 		 */
-		if (zfs_piece_store(fs, src, PAGE, 1, 0, &p))
-			return 0;
+		err = zfs_piece_store(fs, src, PAGE, 1, 0, &p);
 		zfs_page_release(fs, &e);
+		if (err) {
+			*out = (struct zfs_pte){ 0 };
+			return err;
+		}
 	} else {
 		p = zfs_piece_alloc(1, 1,
 				    zfs_pte_kind(&e) == ZFS_PTE_HUGE ? PAGE : zfs_pte_len(&e));
