@@ -36,7 +36,8 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-ZMAPLAT_OBJS := $(BUILD)/tools/zmaplat.o $(BUILD)/tools/histogram.o $(BUILD)/tools/usdt.o
+ZMAPLAT_OBJS := $(BUILD)/tools/zmaplat.o $(BUILD)/tools/histogram.o $(BUILD)/tools/usdt.o \
+	$(BUILD)/tools/cli.o
 
 $(BUILD)/tools/zmaplat.o: $(BUILD)/maplat.skel.h
 $(ZMAPLAT_OBJS): ZCFLAGS += -I$(BUILD) -Ibpf -Itools
@@ -77,9 +78,10 @@ bench: bench-trace
 .PHONY: bench-trace
 
 # ---- zpoolfsdist and zpoolfsslower: file operations on a zpoolfs mount, seen from
-# the caller (fentry on the kernel's FUSE functions) and from the daemon (the
+# the caller (system call and fuse_request_* tracepoints: this kernel has no kprobes
+# and refuses fentry) and from the daemon (the
 # zpoolfs:request_* probes of fs/req_probes.h).
-RQ_COMMON_OBJS := $(BUILD)/tools/reqtrace_attach.o $(BUILD)/tools/usdt.o
+RQ_COMMON_OBJS := $(BUILD)/tools/reqtrace_attach.o $(BUILD)/tools/usdt.o $(BUILD)/tools/cli.o
 
 $(BUILD)/tools/zpoolfsdist.o: $(BUILD)/zpoolfsdist.skel.h
 $(BUILD)/tools/zpoolfsdist.o $(RQ_COMMON_OBJS): ZCFLAGS += -I$(BUILD) -Ibpf -Itools

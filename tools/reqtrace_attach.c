@@ -19,6 +19,7 @@
 
 #include <bpf/bpf.h>
 
+#include "cli.h"
 #include "reqtrace_attach.h"
 #include "usdt.h"
 
@@ -163,7 +164,7 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
 		break;
 	case 'p':
-		if (rq_parse_long(arg, 1, INT_MAX, &v))
+		if (cli_parse_long(arg, 1, INT_MAX, &v))
 			argp_error(state, "invalid PID: %s", arg);
 		rq_args.pid = v;
 		break;
@@ -183,19 +184,6 @@ const struct argp rq_common_argp = {
 	.options = common_opts,
 	.parser = parse_common,
 };
-
-int rq_parse_long(const char *str, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(str, &end, 10);
-	if (errno || end == str || *end || v < min || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
 
 __u64 rq_now_ns(void)
 {

@@ -123,9 +123,6 @@ int rq_open_pidfd(pid_t pid);
  */
 bool rq_wait(int pidfd, int ms, volatile sig_atomic_t *stop);
 
-/* Parse a whole decimal number in [min, max]. Return: 0 or -EINVAL. */
-int rq_parse_long(const char *str, long min, long max, long *out);
-
 /* CLOCK_MONOTONIC now, in ns: the clock of bpf_ktime_get_ns(). */
 __u64 rq_now_ns(void);
 

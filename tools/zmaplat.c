@@ -27,6 +27,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "cli.h"
 #include "histogram.h"
 #include "usdt.h"
 #include "maplat.h"
@@ -98,20 +99,6 @@ static const struct argp_option opts[] = {
 	{},
 };
 
-/* Parse a whole decimal number in [min, max], or fail. */
-static int parse_long(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	static int pos;
@@ -122,7 +109,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
 		break;
 	case 'p':
-		if (parse_long(arg, 1, INT_MAX, &v))
+		if (cli_parse_long(arg, 1, INT_MAX, &v))
 			argp_error(state, "invalid PID: %s", arg);
 		env.pid = v;
 		break;
@@ -159,11 +146,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case ARGP_KEY_ARG:
 		if (pos == 0) {
-			if (parse_long(arg, 1, INT_MAX / 1000, &v))
+			if (cli_parse_long(arg, 1, INT_MAX / 1000, &v))
 				argp_error(state, "invalid interval: %s", arg);
 			env.interval = v;
 		} else if (pos == 1) {
-			if (parse_long(arg, 1, LONG_MAX, &v))
+			if (cli_parse_long(arg, 1, LONG_MAX, &v))
 				argp_error(state, "invalid count: %s", arg);
 			env.count = v;
 		} else {

@@ -23,6 +23,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "cli.h"
 #include "histogram.h"
 #include "reqtrace_attach.h"
 #include "zpoolfsdist.h"
@@ -78,11 +79,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (pos == 0) {
 			env.mount = arg;
 		} else if (pos == 1) {
-			if (rq_parse_long(arg, 1, INT_MAX / 1000, &v))
+			if (cli_parse_long(arg, 1, INT_MAX / 1000, &v))
 				argp_error(state, "invalid interval: %s", arg);
 			env.interval = v;
 		} else if (pos == 2) {
-			if (rq_parse_long(arg, 1, LONG_MAX, &v))
+			if (cli_parse_long(arg, 1, LONG_MAX, &v))
 				argp_error(state, "invalid count: %s", arg);
 			env.count = v;
 		} else {

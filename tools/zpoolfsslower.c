@@ -22,6 +22,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "cli.h"
 #include "reqtrace_attach.h"
 #include "zpoolfsslower.h"
 #include "zpoolfsslower.skel.h"
@@ -75,7 +76,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (pos == 0) {
 			env.mount = arg;
 		} else if (pos == 1) {
-			if (rq_parse_long(arg, 0, 3600 * 1000L, &v))
+			if (cli_parse_long(arg, 0, 3600 * 1000L, &v))
 				argp_error(state, "invalid min_ms: %s", arg);
 			env.min_ms = v;
 		} else {
