@@ -332,6 +332,7 @@ int zfs_dedup_page(struct zfs_fs *fs, const void *src, struct zfs_pte *out)
 	uint64_t hash = zfs_dedup_hash(fs, pages, 1);
 	struct zfs_piece *p = zfs_dedup_find(fs, hash, pages, 1);
 	struct zfs_pte e;
+	bool adopted = false;	/* p wraps e's object, which e still owns */
 	int err;
 
 	if (p) {
@@ -363,10 +364,11 @@ int zfs_dedup_page(struct zfs_fs *fs, const void *src, struct zfs_pte *out)
 		if (!p)
 			return 0;	/* stored plainly, not indexed */
 		p->h[0] = e.val;
+		adopted = true;
 	}
 	atomic_init(&p->refs, 1);
 	zfs_dedup_insert(fs, p, hash);
-	if (!(p->spare & INDEXED) && !(zfs_pte_kind(&e) == ZFS_PTE_HUGE && fs->split_huge)) {
+	if (!(p->spare & INDEXED) && adopted) {
 		free(p);	/* the entry keeps its object, not indexed */
 		return 0;
 	}
