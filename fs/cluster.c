@@ -176,6 +176,24 @@ static int encode_singly(struct zfs_fs *fs, const char *src, unsigned int n, str
 	return 0;
 }
 
+/*
+ * The @m pages of @src listed in @data one by one, into their places in @out
+ * (whose other @n - @m entries are already SAME); on failure all @n go.
+ */
+static int encode_listed(struct zfs_fs *fs, const char *src, const unsigned int *data,
+			 unsigned int m, unsigned int n, struct zfs_pte *out)
+{
+	for (unsigned int i = 0; i < m; i++) {
+		int err = zfs_page_encode(fs, src + data[i] * PAGE, &out[data[i]]);
+
+		if (err) {
+			release_all(fs, out, n);
+			return err;
+		}
+	}
+	return 0;
+}
+
 int zfs_cluster_encode(struct zfs_fs *fs, const void *src, unsigned int n, struct zfs_pte *out)
 {
 	const char *s = src, *in;
@@ -197,14 +215,7 @@ int zfs_cluster_encode(struct zfs_fs *fs, const void *src, unsigned int n, struc
 			data[m++] = i;
 	}
 	if (m < 2) {
-		for (i = 0; i < m; i++) {
-			err = zfs_page_encode(fs, s + data[i] * PAGE, &out[data[i]]);
-			if (err) {
-				release_all(fs, out, n);
-				return err;
-			}
-		}
-		return 0;
+		return encode_listed(fs, s, data, m, n, out);
 	}
 	if (fs->dedup && zfs_dedup_cluster(fs, s, data, m, out, &hash))
 		return 0;	/* the same pages are stored: a reference each */
@@ -227,14 +238,7 @@ int zfs_cluster_encode(struct zfs_fs *fs, const void *src, unsigned int n, struc
 	if (clen < 0)
 		return clen;
 	if (clen == 0) {
-		for (i = 0; i < m; i++) {
-			err = zfs_page_encode(fs, s + data[i] * PAGE, &out[data[i]]);
-			if (err) {
-				release_all(fs, out, n);
-				return err;
-			}
-		}
-		return 0;
+		return encode_listed(fs, s, data, m, n, out);
 	}
 	err = zfs_piece_store(fs, cbuf, (size_t)clen, m, 0, &p);
 	if (err)
