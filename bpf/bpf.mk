@@ -80,7 +80,7 @@ bench: bench-trace
 # ---- zpoolfsdist and zpoolfsslower: file operations on a zpoolfs mount, seen from
 # the caller (system call and fuse_request_* tracepoints: this kernel has no kprobes
 # and refuses fentry) and from the daemon (the
-# zpoolfs:request_* probes of fs/req_probes.h).
+# zpoolfs:request_* probes of fs/stats/req_probes.h).
 RQ_COMMON_OBJS := $(BUILD)/tools/reqtrace_attach.o $(BUILD)/tools/usdt.o $(BUILD)/tools/cli.o
 
 $(BUILD)/tools/zpoolfsdist.o: $(BUILD)/zpoolfsdist.skel.h

@@ -1,14 +1,27 @@
 # fs.mk - zpoolfs, the FUSE compressed tmpfs (included by the top Makefile).
 #
-# Every fs/*.c is one object under $(BUILD)/fs/, built by the top Makefile's
-# pattern rule with fuse3's flags added; the program links libzpool
-# statically (whole archive, so that both drivers register themselves).
+# The sources are in one folder per layer; fs/fuse/ calls the core below it (ns, data,
+# tier, stats), the core calls libzpool, and nothing below fs/fuse/ includes its headers:
+#   fs/fuse/   FUSE glue: start-up, options, the request loop, the ops_*.c handlers, statsdir.c
+#   fs/ns/     namespace: inodes, directories, xattrs, ACLs
+#   fs/data/   data path: page tables, stored pages and clusters, compressors, sharing,
+#              dedup, helper threads for large requests
+#   fs/tier/   storage tiers: backing file, writeback, recompression, autocompaction
+#   fs/stats/  statistics: counters, the MOUNT/.zpool/ files, request accounting and probes
+# fs/zfs.h is the core every layer includes. Every fs/*/*.c is one object under
+# $(BUILD)/fs/, built by the top Makefile's pattern rule with fuse3's flags and the
+# layer folders on the include path; the program links libzpool statically (whole
+# archive, so that both drivers register themselves).
 
-FS_SRCS := $(wildcard fs/*.c)
+FS_DIRS := $(sort $(patsubst %/,%,$(dir $(wildcard fs/*/*.c))))
+FS_INC := -Ifs $(addprefix -I,$(FS_DIRS))
+FS_SRCS := $(wildcard fs/*/*.c)
 FS_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(FS_SRCS))
 # FUSE_CFLAGS and FUSE_LIBS come from $(BUILD)/config.mk (pkg-config fuse3, run by
 # tools/config.sh after tools/deps.sh), which the top Makefile includes before this file.
-$(FS_OBJS): ZCFLAGS += $(FUSE_CFLAGS) -DFUSE_USE_VERSION=312
+$(FS_OBJS): ZCFLAGS += $(FUSE_CFLAGS) -DFUSE_USE_VERSION=312 $(FS_INC)
+# Unit tests that compile one of the filesystem's files in (test_backing.c, ...).
+$(BUILD)/tests/unit/%.o: ZCFLAGS += $(FS_INC)
 
 $(BUILD)/zpoolfs: $(FS_OBJS) $(LIB_A)
 	$(call msg,LD,$@)
@@ -27,7 +40,7 @@ FS_TESTS += tests/fs/test_basic.sh tests/fs/test_badopts.sh tests/fs/test_mount.
 	tests/fs/test_requests.sh tests/fs/test_autocompact.sh tests/fs/test_cluster.sh \
 	tests/fs/test_attrcache.sh tests/fs/test_writeback.sh tests/fs/test_backing.sh \
 	tests/fs/test_recompress.sh tests/fs/test_bdwriteback.sh tests/fs/test_cgroup.sh
-# copy_file_range sharing (fs/share.c), -o dedup (fs/dedup.c)
+# copy_file_range sharing (fs/data/share.c), -o dedup (fs/data/dedup.c)
 FS_TESTS += tests/fs/test_share.sh tests/fs/test_dedup.sh
 # an ordinary user (uid 65534) mounting through fusermount3
 FS_TESTS += tests/fs/test_user.sh

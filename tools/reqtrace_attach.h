@@ -8,7 +8,7 @@
  *	rq_attach_kernel()   the system call and fuse tracepoints
  *	rq_find_daemon()     statfs(2) on the mount; the fuse_request_end program
  *	                     notes the process that replied: the daemon
- *	rq_attach_usdt()     the daemon's zpoolfs:* probes (fs/req_probes.h)
+ *	rq_attach_usdt()     the daemon's zpoolfs:* probes (fs/stats/req_probes.h)
  *	then the tool sets `armed` in its .bss, and calls rq_detach() at the end.
  */
 #ifndef ZPOOL_TOOLS_REQTRACE_ATTACH_H

@@ -5,7 +5,7 @@
  *
  * In the style of bcc's fsdist/ext4dist, for a FUSE mount: the caller's time
  * is taken on the kernel's FUSE entry points (bpf/reqtrace.bpf.h), the
- * daemon's from its zpoolfs:request_done probe (fs/req_probes.h), and each
+ * daemon's from its zpoolfs:request_done probe (fs/stats/req_probes.h), and each
  * operation's round trip is its time minus the daemon spans of the requests
  * it sent (bpf/reqtrace.h). Prints every interval, or once on Ctrl-C; ends
  * with the daemon too.

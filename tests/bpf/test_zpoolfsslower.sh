@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # zpoolfsslower on a mounted zpoolfs whose daemon sleeps 800 ms in every FSYNC
-# (ZPOOLFS_TEST_DELAY, fs/requests.c): over a workload of creates, writes,
+# (ZPOOLFS_TEST_DELAY, fs/stats/requests.c): over a workload of creates, writes,
 # reads, fsyncs and unlinks (tests/bpf/req_workload.py), `zpoolfsslower -j
 # MOUNT 400` prints exactly the K fsyncs, with the workload's pid, comm and
 # file names, a latency and a daemon share of at least the delay; then

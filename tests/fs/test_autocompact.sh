@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Automatic compaction (fs/autocompact.c): after deleting every other file of
+# Automatic compaction (fs/tier/autocompact.c): after deleting every other file of
 # a tree, the daemon compacts by itself within 10 s while a reader keeps
 # reading; mem_used_total then is within 5 % of what an explicit
 # "echo 1 > compact" reaches. With -o nocompact nothing moves until asked; a

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The backing file (-o backing=PATH, fs/backing.c) at mount and unmount: a
+# The backing file (-o backing=PATH, fs/tier/backing.c) at mount and unmount: a
 # file created by the daemon is removed at unmount, an existing one has its
 # contents discarded at mount and is kept (empty) at unmount, a loop block
 # device works; a directory, a path on the mount itself, a path on a

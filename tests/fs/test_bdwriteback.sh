@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Writeback to the backing file (fs/writeback.c, fs/backing.c) on a real
+# Writeback to the backing file (fs/tier/writeback.c, fs/tier/backing.c) on a real
 # mount: "echo huge > .zpool/writeback" moves raw pages out of the pool into
 # the backing file; mem_used_total falls, bd_stat and the backing file's
 # allocated blocks grow by what was written, reads (O_DIRECT, past the page

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Multi-page clusters (-o cluster=SIZE, fs/cluster.c): a whole-cluster write
+# Multi-page clusters (-o cluster=SIZE, fs/data/cluster.c): a whole-cluster write
 # is stored as one piece whose compressed length is the real liblz4's for the
 # cluster's non-same pages (checked byte for byte in compr_data_size), same-
 # filled pages stay free, incompressible clusters go page by page, the chain

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# -o dedup (fs/dedup.c): data written twice from outside is stored once; every
+# -o dedup (fs/data/dedup.c): data written twice from outside is stored once; every
 # match is confirmed byte for byte (forced hash collisions change nothing);
 # copy on write and unlinking keep every file right; the index empties.
 set -euo pipefail

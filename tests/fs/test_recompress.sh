@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Idle marking and recompression with a second algorithm (fs/recompress.c):
+# Idle marking and recompression with a second algorithm (fs/tier/recompress.c):
 # zram's `echo all > idle` and `echo type=idle > recompress` on pieces and
 # single pages, reads clearing idle, type=huge and threshold=, INCOMP pages
 # not tried twice, rewrites of recompressed pages, recomp_after= in the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# copy_file_range shares stored data (fs/share.c): cp costs no pool memory,
+# copy_file_range shares stored data (fs/data/share.c): cp costs no pool memory,
 # the accounting says who shows what, copy on write keeps both files right
 # (model test with shadow copies on every backend, several writers at once,
 # injected allocation failures during copy on write).

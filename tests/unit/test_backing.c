@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_backing.c - the backing file (fs/backing.c) on a real file: ranges
+ * test_backing.c - the backing file (fs/tier/backing.c) on a real file: ranges
  * are packed in 512-byte units, read back byte for byte, reused after a
  * free, and punched out of the file so its disk blocks go back; capacity
  * gives ENOSPC; refusals at open (directory, FIFO, path on the mount, no
@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "../../fs/backing.c"
+#include "../../fs/tier/backing.c"
 #include "lib_testutil.h"
 
 struct fixture {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_replybuf.c - the shared stack of reply buffers (fs/replybuf.c): it
+ * test_replybuf.c - the shared stack of reply buffers (fs/fuse/replybuf.c): it
  * keeps no more idle buffers than it was told, reuses the ones it keeps,
  * gives over-sized requests a buffer of their own, never hands one buffer to
  * two readers at once, and frees everything at the end.
@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "../../fs/replybuf.c"
+#include "../../fs/fuse/replybuf.c"
 #include "lib_testutil.h"
 
 #define MIB (1UL << 20)

@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "../../fs/stats.c"
+#include "../../fs/stats/stats.c"
 #include "lib_testutil.h"
 
 /* The kernel's headers, as zsmalloc's debugfs "classes" prints them. */

@@ -11,7 +11,7 @@
 /*
  * What a page-table entry holds. The life cycle of entries (and of the
  * multi-page stored pieces that PIECE entries point at) is described once,
- * at the top of fs/pagestore.c; struct zfs_piece is in fs/cluster.h.
+ * at the top of fs/data/pagestore.c; struct zfs_piece is in fs/data/cluster.h.
  */
 enum zfs_pte_kind {
 	ZFS_PTE_HOLE = 0,	/* nothing stored: reads as zeros, costs nothing */

@@ -2,7 +2,7 @@
 /*
  * fs_counters.h - the counters the zpoolfs data path keeps, declared once.
  *
- * One X-macro list feeds the struct, the stats files (fs/stats.c) and
+ * One X-macro list feeds the struct, the stats files (fs/stats/stats.c) and
  * stats.json, so a counter cannot be missing from one of them. Gauges go up
  * and down with what is stored now; totals only grow. Every counter is a
  * relaxed atomic bumped where the event happens: no lock is taken for stats.

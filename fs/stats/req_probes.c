@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * req_probes.c - the semaphores and probe sites of fs/req_probes.h.
+ * req_probes.c - the semaphores and probe sites of fs/stats/req_probes.h.
  *
  *	.probes:  | request_start sema (2) | request_done sema (2) |  one 4-byte word
  *

@@ -157,7 +157,7 @@ static void sleep_ms(unsigned int ms)
 
 /*
  * The start probe with the offset and size of the requests that have them:
- * called only while a tracer is attached (fs/req_probes.h), so that an
+ * called only while a tracer is attached (fs/stats/req_probes.h), so that an
  * untraced daemon does not parse them.
  */
 static void probe_start(const struct fuse_in_header *in, size_t len)
@@ -238,7 +238,7 @@ static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
 	mine = cur.open && count > 0 && iov[0].iov_len >= sizeof(*out) &&
 	       out->unique == cur.unique && out->unique;
 	if (mine) {
-		/* The probe and its argument only while traced (fs/req_probes.h). */
+		/* The probe and its argument only while traced (fs/stats/req_probes.h). */
 		traced = zfs_req_traced();
 		if (traced)
 			result = reply_result(iov, count);
