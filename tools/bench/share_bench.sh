@@ -14,6 +14,13 @@
 # with it (write speed ratio; pool + index memory against the pool without dedup: the tree is
 # mostly distinct data), and a second time into another directory of the dedup mount (pool
 # after two copies / after one). Medians of the rounds' values and their ranges.
+# Part 0 (before those): copy_file_range of one large file, BENCH_SHARE_CFR_MIB (default
+# "256 1024") MiB of compressible text written in once, then copied BENCH_SHARE_CFR_COPIES
+# (3) times in a row to new files with one os.copy_file_range each (cfr_copy.py): wall time of
+# the call and the daemon's CPU time for it (its threads' schedstat), per page too. With
+# BENCH_SHARE_CALLGRIND=1 the daemon also runs once under callgrind (instrumentation switched
+# on only around the copy of a BENCH_SHARE_CG_MIB (64) MiB file): instructions per page.
+# BENCH_SHARE_PARTS (default "cfr tree dedup") picks the parts.
 # Results: $BUILD/bench/share.tsv.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -21,6 +28,12 @@ BUILD=${BUILD:-build}
 BENCH_DIR=$BUILD/bench
 FS_MIB=${BENCH_FS_MIB:-256}
 ROUNDS=${BENCH_SHARE_ROUNDS:-3}
+CFR_MIB=${BENCH_SHARE_CFR_MIB-256 1024}
+CFR_COPIES=${BENCH_SHARE_CFR_COPIES:-3}
+CALLGRIND=${BENCH_SHARE_CALLGRIND:-0}
+CG_MIB=${BENCH_SHARE_CG_MIB:-64}
+PARTS=${BENCH_SHARE_PARTS:-cfr tree dedup}
+part() { [[ " $PARTS " == *" $1 "* ]]; }
 res=$BENCH_DIR/share.tsv
 . tools/bench/meta.sh
 
@@ -54,9 +67,9 @@ unmount_zpoolfs() {
 trap 'unmount_zpoolfs; rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
 mount_zpoolfs() {
-	"$BUILD/zpoolfs" "$zmnt" -f ${1:+-o "$1"} &
+	$WRAP "$BUILD/zpoolfs" "$zmnt" -f ${1:+-o "$1"} &
 	zpid=$!
-	for _ in $(seq 100); do
+	for _ in $(seq 600); do
 		mountpoint -q "$zmnt" && return 0
 		kill -0 "$zpid" 2>/dev/null || break
 		sleep 0.05
@@ -70,13 +83,79 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 range() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo "-" hi }'; }
 result() { printf 'share\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$res"; }
 mem_used() { awk '{ print $3 }' "$zmnt/.zpool/mm_stat"; }
+# daemon_ns: CPU nanoseconds all the daemon's threads have run (schedstat's first field)
+daemon_ns() { cat /proc/"$zpid"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
+WRAP=
+cfr=tools/bench/cfr_copy.py
+col() { for r in $(seq "$ROUNDS"); do echo "${t[$1,$r]}"; done; }
+declare -A t
 
+# Part 0: copy_file_range of one large file.
+if part cfr; then
+	declare -A c
+	for mib in $CFR_MIB; do
+		pages=$((mib * 256))
+		for r in $(seq "$ROUNDS"); do
+			mount_zpoolfs ""
+			python3 "$cfr" fill "$zmnt/src" "$mib"
+			pool=$(mem_used)
+			for k in $(seq "$CFR_COPIES"); do
+				d0=$(daemon_ns)
+				read -r ns calls < <(python3 "$cfr" copy "$zmnt/src" "$zmnt/dst$k")
+				d1=$(daemon_ns)
+				c[$mib,$k,$r]=$ns
+				c[cpu,$mib,$k,$r]=$((d1 - d0))
+				printf 'cfr %d MiB round %d copy %d: %.2f ms (%d call), daemon CPU %.2f ms, %.1f ns/page\n' \
+					"$mib" "$r" "$k" "$(awk -v n="$ns" 'BEGIN { print n / 1e6 }')" "$calls" \
+					"$(awk -v n="$((d1 - d0))" 'BEGIN { print n / 1e6 }')" \
+					"$(awk -v n="$ns" -v p="$pages" 'BEGIN { print n / p }')"
+			done
+			[ "$(mem_used)" = "$pool" ] || echo "share_bench: pool grew in the copies: $pool -> $(mem_used)" >&2
+			cmp "$zmnt/src" "$zmnt/dst$CFR_COPIES" || { echo "share_bench: the copy differs" >&2; exit 1; }
+			unmount_zpoolfs
+		done
+		for k in $(seq "$CFR_COPIES"); do
+			v=$(for r in $(seq "$ROUNDS"); do echo "${c[$mib,$k,$r]}"; done)
+			u=$(for r in $(seq "$ROUNDS"); do echo "${c[cpu,$mib,$k,$r]}"; done)
+			m=$(echo "$v" | median)
+			mu=$(echo "$u" | median)
+			printf 'cfr %5d MiB copy %d: wall median %9.2f ms (%s ns), %7.1f ns/page; daemon CPU median %9.2f ms (%s ns)\n' \
+				"$mib" "$k" "$(awk -v n="$m" 'BEGIN { print n / 1e6 }')" "$(echo "$v" | range)" \
+				"$(awk -v n="$m" -v p="$pages" 'BEGIN { print n / p }')" \
+				"$(awk -v n="$mu" 'BEGIN { print n / 1e6 }')" "$(echo "$u" | range)"
+			result "cfr_${mib}mib_copy${k}_wall" zpoolfs 0 "$m" ns
+			result "cfr_${mib}mib_copy${k}_daemon_cpu" zpoolfs 0 "$mu" ns
+		done
+	done
+	if [ "$CALLGRIND" = 1 ] && command -v valgrind >/dev/null; then
+		cgout=$work/callgrind.out
+		WRAP="valgrind --tool=callgrind --instr-atstart=no --log-file=$work/valgrind.log --callgrind-out-file=$cgout"
+		mount_zpoolfs ""
+		WRAP=
+		python3 "$cfr" fill "$zmnt/src" "$CG_MIB"
+		callgrind_control -i on "$zpid" >/dev/null
+		python3 "$cfr" copy "$zmnt/src" "$zmnt/dst" >/dev/null
+		callgrind_control -i off "$zpid" >/dev/null
+		unmount_zpoolfs
+		ir=$(callgrind_annotate "$cgout" 2>/dev/null | awk '/PROGRAM TOTALS/ && !n++ { gsub(",", "", $1); print $1 }')
+		printf 'cfr callgrind: copy of %d MiB: %s instructions in the daemon, %.1f a page\n' \
+			"$CG_MIB" "$ir" "$(awk -v i="$ir" -v p="$((CG_MIB * 256))" 'BEGIN { print i / p }')"
+		result cfr_instructions_per_page zpoolfs 0 \
+			"$(awk -v i="$ir" -v p="$((CG_MIB * 256))" 'BEGIN { printf "%.1f", i / p }')" instructions
+		[ -z "${BENCH_SHARE_CG_KEEP:-}" ] || cp "$cgout" "$BENCH_SHARE_CG_KEEP"
+	fi
+fi
+
+if ! part tree && ! part dedup; then
+	noise_report share "$res"
+	exit 0
+fi
 "$BENCH_DIR/corpus" files -b "$FS_MIB" -o "$BENCH_DIR" >/dev/null
 list=$BENCH_DIR/fscorpus.list
 tree_bytes=$(tr '\n' '\0' <"$list" | du -cb --files0-from=- | tail -n 1 | cut -f1)
 result tree_bytes files 0 "$tree_bytes" bytes
 
-declare -A t
+if part tree; then
 for r in $(seq "$ROUNDS"); do
 	mount_zpoolfs ""
 	tr '\n' '\0' <"$list" | xargs -0 cat >/dev/null
@@ -105,6 +184,7 @@ for r in $(seq "$ROUNDS"); do
 		"${t[shared,$r]}"
 	unmount_zpoolfs
 done
+fi
 
 # -o dedup: the tree written in from outside on a mount without dedup, then on one with it,
 # twice (two directories), in the same round.
@@ -117,7 +197,7 @@ write_in() { # DIR: cp the corpus files in; prints microseconds
 	echo $(( (e - s) / 1000 ))
 }
 counter() { sed -n "s/^[a-z]* $1: //p" "$zmnt/.zpool/pool"; }
-for r in $(seq "$ROUNDS"); do
+part dedup && for r in $(seq "$ROUNDS"); do
 	mount_zpoolfs ""
 	tr '\n' '\0' <"$list" | xargs -0 cat >/dev/null
 	t[plain_us,$r]=$(write_in "$zmnt/a")
@@ -145,7 +225,6 @@ for r in $(seq "$ROUNDS"); do
 		"${t[dd1_index,$r]}" "${t[dd1_entries,$r]}" "${t[dd2_mem,$r]}" "${t[deduped,$r]}"
 done
 
-col() { for r in $(seq "$ROUNDS"); do echo "${t[$1,$r]}"; done; }
 echo
 printf '%-44s %14s %18s\n' "tree $((tree_bytes / 1048576)) MiB" median range
 for row in "in write-in_time_us us" "cp cp_r_time_us us" "ratio cp_r_vs_write_in ratio" \
@@ -158,6 +237,7 @@ for row in "in write-in_time_us us" "cp cp_r_time_us us" "ratio cp_r_vs_write_in
 	"dd_cost dedup_pool_plus_index_vs_nodedup ratio" \
 	"dd2_mem pool_dedup_two_copies bytes" "dd_two dedup_two_copies_vs_one ratio"; do
 	read -r k name unit <<<"$row"
+	[ -n "${t[$k,1]:-}" ] || continue
 	m=$(col "$k" | median)
 	printf '%-44s %14s %18s\n' "$name ($unit)" "$m" "$(col "$k" | range)"
 	result "$name" zpoolfs 0 "$m" "$unit"
