@@ -4,25 +4,38 @@
  *
  * Design
  * ------
- * Entries are 16 bytes (struct zfs_pte, a hole is all zero). Leaves hold 16
- * entries, interior nodes 64 child pointers; the tree is only as tall as the
- * largest index needs, and a file of one page keeps its entry inline in the
- * table (height 0) so that small files cost no node at all.
+ * Entries are 16 bytes (struct zfs_pte, a hole is all zero). Leaves hold up
+ * to 16 entries, interior nodes up to 64 child pointers; the tree is only as
+ * tall as the largest index needs, and a file of one page keeps its entry
+ * inline in the table (height 0) so that small files cost no node at all.
  *
  *   height 0:  [one]                           index 0 only, no allocation
  *   height 1:  leaf [e0 .. e15]                indexes 0..15
  *   height 2:  node [s0 .. s63] -> leaves      indexes 0..1023
  *   height h:  4 + 6 (h - 1) index bits        h = 9 covers 2^51 pages
  *
- * Every node counts its non-empty children (leaves: non-hole entries); a
- * node whose count drops to zero is freed at once, so holes punched in a file
- * give their table memory back too, and a table with no entry holds no node.
+ * Nodes are right-sized: each has room for the first 2^shift of its
+ * children or entries (a leaf 2..16, an interior node 2..64) and is
+ * reallocated to the next power of two that holds an index past its end, so
+ * a file of 5 pages has a leaf of 8 entries (136 bytes, not 264) and a file
+ * of 20 pages an interior node of 2 slots (24 bytes, not 520). A child or
+ * entry past a node's end is a hole. Nodes never shrink, except that a node
+ * whose count drops to zero is freed at once, so holes punched in a file give
+ * their table memory back too, and a table with no entry holds no node.
+ *
+ *   leaf:  [count | shift | pad] [e0 .. e(2^shift - 1)]     8 + 16 * 2^shift bytes
+ *   node:  [count | shift | pad] [s0 .. s(2^shift - 1)]     8 +  8 * 2^shift bytes
+ *
+ * A store may move the leaf (and nodes) on its path, so a pointer from
+ * zfs_ptab_slot() is good until the next store (stores need the write lock).
+ * A failed reallocation leaves the node as it was (-ENOMEM, nothing stored).
  *
  * Locking: none inside; the owning inode's lock covers the whole table
  * (readers may look up in parallel under the read lock).
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pagetable.h"
 
@@ -31,16 +44,22 @@
 #define NODE_SHIFT 6
 #define NODE_SIZE (1U << NODE_SHIFT)
 #define MAX_HEIGHT 9
+#define MIN_SHIFT 1		/* the smallest node: 2 entries or children */
 
 struct leaf {
-	unsigned int count;
-	struct zfs_pte e[LEAF_SIZE];
+	uint16_t count;		/* non-hole entries */
+	uint8_t shift;		/* room for 1 << shift entries */
+	struct zfs_pte e[];
 };
 
 struct node {
-	unsigned int count;
-	void *slot[NODE_SIZE];
+	uint16_t count;		/* non-NULL children */
+	uint8_t shift;		/* room for 1 << shift children */
+	void *slot[];
 };
+
+_Static_assert(sizeof(struct leaf) == 8, "leaf header");
+_Static_assert(sizeof(struct node) == 8, "node header");
 
 static const struct zfs_pte hole;
 
@@ -64,6 +83,34 @@ static unsigned int height_for(uint64_t idx)
 	return h;
 }
 
+/* The shift of the smallest node with room for index @i (i < 64). */
+static unsigned int shift_for(unsigned int i)
+{
+	unsigned int sh = MIN_SHIFT;
+
+	while (i >= 1U << sh)
+		sh++;
+	return sh;
+}
+
+static size_t leaf_bytes(unsigned int shift)
+{
+	return sizeof(struct leaf) + (sizeof(struct zfs_pte) << shift);
+}
+
+static size_t node_bytes(unsigned int shift)
+{
+	return sizeof(struct node) + (sizeof(void *) << shift);
+}
+
+/* The child of interior node @n (at @level) on the path to @idx, or NULL. */
+static void *child(const struct node *n, unsigned int level, uint64_t idx)
+{
+	unsigned int i = (idx >> level_bits(level - 1)) & (NODE_SIZE - 1);
+
+	return i < 1U << n->shift ? n->slot[i] : NULL;
+}
+
 void zfs_ptab_init(struct zfs_ptab *pt)
 {
 	pt->root = NULL;
@@ -75,19 +122,21 @@ void zfs_ptab_init(struct zfs_ptab *pt)
 struct zfs_pte *zfs_ptab_slot(struct zfs_ptab *pt, uint64_t idx)
 {
 	void *p = pt->root;
+	struct leaf *l;
+	unsigned int i;
 
 	if (pt->height == 0)
 		return idx == 0 ? &pt->one : NULL;
 	if (idx > max_index(pt->height))
 		return NULL;
 	for (unsigned int level = pt->height; level > 1; level--) {
-		struct node *n = p;
-
-		p = n->slot[(idx >> level_bits(level - 1)) & (NODE_SIZE - 1)];
+		p = child(p, level, idx);
 		if (!p)
 			return NULL;
 	}
-	return &((struct leaf *)p)->e[idx & (LEAF_SIZE - 1)];
+	l = p;
+	i = idx & (LEAF_SIZE - 1);
+	return i < 1U << l->shift ? &l->e[i] : NULL;
 }
 
 /*
@@ -126,24 +175,70 @@ bool zfs_ptab_touch(struct zfs_ptab *pt, uint64_t idx, uint32_t now)
 	return was_idle;
 }
 
+/*
+ * *@slotp as a leaf with room for entry @i: allocated, or grown (zeroed past
+ * its old end). Return: it, or NULL (ENOMEM: *@slotp unchanged).
+ */
+static struct leaf *leaf_room(void **slotp, unsigned int i)
+{
+	struct leaf *l = *slotp;
+	unsigned int sh = shift_for(i), old;
+
+	if (l && i < 1U << l->shift)
+		return l;
+	old = l ? l->shift : 0;
+	l = realloc(l, leaf_bytes(sh));
+	if (!l)
+		return NULL;
+	if (!*slotp) {
+		memset(l, 0, leaf_bytes(sh));
+	} else {
+		memset(&l->e[1U << old], 0, (sizeof(struct zfs_pte) << sh) -
+						    (sizeof(struct zfs_pte) << old));
+	}
+	l->shift = (uint8_t)sh;
+	*slotp = l;
+	return l;
+}
+
+/* The same for an interior node and child @i. */
+static struct node *node_room(void **slotp, unsigned int i)
+{
+	struct node *n = *slotp;
+	unsigned int sh = shift_for(i), old;
+
+	if (n && i < 1U << n->shift)
+		return n;
+	old = n ? n->shift : 0;
+	n = realloc(n, node_bytes(sh));
+	if (!n)
+		return NULL;
+	if (!*slotp) {
+		memset(n, 0, node_bytes(sh));
+	} else {
+		memset(&n->slot[1U << old], 0, (sizeof(void *) << sh) - (sizeof(void *) << old));
+	}
+	n->shift = (uint8_t)sh;
+	*slotp = n;
+	return n;
+}
+
 /* Return: 1 if *@slotp was created, 0 if it existed, -ENOMEM. */
 static int set_rec(void **slotp, unsigned int level, uint64_t idx, struct zfs_pte e,
 		   struct zfs_pte *old)
 {
-	bool created = false;
+	bool created = !*slotp;
+	unsigned int i;
+	struct node *n;
 	int r;
 
 	if (level == 1) {
-		struct leaf *l = *slotp;
-		unsigned int i = idx & (LEAF_SIZE - 1);
+		struct leaf *l;
 
-		if (!l) {
-			l = calloc(1, sizeof(*l));
-			if (!l)
-				return -ENOMEM;
-			*slotp = l;
-			created = true;
-		}
+		i = idx & (LEAF_SIZE - 1);
+		l = leaf_room(slotp, i);
+		if (!l)
+			return -ENOMEM;
 		*old = l->e[i];
 		if (zfs_pte_kind(old) == ZFS_PTE_HOLE)
 			l->count++;
@@ -151,17 +246,11 @@ static int set_rec(void **slotp, unsigned int level, uint64_t idx, struct zfs_pt
 		return created;
 	}
 
-	struct node *n = *slotp;
-
-	if (!n) {
-		n = calloc(1, sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		*slotp = n;
-		created = true;
-	}
-	r = set_rec(&n->slot[(idx >> level_bits(level - 1)) & (NODE_SIZE - 1)], level - 1, idx, e,
-		    old);
+	i = (idx >> level_bits(level - 1)) & (NODE_SIZE - 1);
+	n = node_room(slotp, i);
+	if (!n)
+		return -ENOMEM;
+	r = set_rec(&n->slot[i], level - 1, idx, e, old);
 	if (r < 0) {
 		if (created) {
 			free(n);
@@ -176,12 +265,16 @@ static int set_rec(void **slotp, unsigned int level, uint64_t idx, struct zfs_pt
 /* Return: true if *@slotp became empty and was freed. */
 static bool clear_rec(void **slotp, unsigned int level, uint64_t idx, struct zfs_pte *old)
 {
+	unsigned int i;
+
 	if (!*slotp)
 		return false;
 	if (level == 1) {
 		struct leaf *l = *slotp;
-		unsigned int i = idx & (LEAF_SIZE - 1);
 
+		i = idx & (LEAF_SIZE - 1);
+		if (i >= 1U << l->shift)
+			return false;
 		*old = l->e[i];
 		if (zfs_pte_kind(old) == ZFS_PTE_HOLE)
 			return false;
@@ -195,8 +288,8 @@ static bool clear_rec(void **slotp, unsigned int level, uint64_t idx, struct zfs
 
 	struct node *n = *slotp;
 
-	if (!clear_rec(&n->slot[(idx >> level_bits(level - 1)) & (NODE_SIZE - 1)], level - 1, idx,
-		       old))
+	i = (idx >> level_bits(level - 1)) & (NODE_SIZE - 1);
+	if (i >= 1U << n->shift || !clear_rec(&n->slot[i], level - 1, idx, old))
 		return false;
 	if (--n->count)
 		return false;
@@ -212,7 +305,8 @@ static int grow(struct zfs_ptab *pt, uint64_t idx)
 
 	if (pt->height == 0) {
 		if (zfs_pte_kind(&pt->one) != ZFS_PTE_HOLE) {
-			struct leaf *l = calloc(1, sizeof(*l));
+			void *root = NULL;
+			struct leaf *l = leaf_room(&root, 0);
 
 			if (!l)
 				return -ENOMEM;
@@ -228,7 +322,8 @@ static int grow(struct zfs_ptab *pt, uint64_t idx)
 	}
 	while (pt->height < want) {
 		if (pt->root) {
-			struct node *n = calloc(1, sizeof(*n));
+			void *root = NULL;
+			struct node *n = node_room(&root, 1);	/* room for the child to come */
 
 			if (!n)
 				return -ENOMEM;
@@ -286,7 +381,7 @@ static bool next_rec(const void *p, unsigned int level, uint64_t base, uint64_t 
 	if (level == 1) {
 		const struct leaf *l = p;
 
-		for (uint64_t i = idx - base; i < LEAF_SIZE; i++) {
+		for (uint64_t i = idx - base; i < 1U << l->shift; i++) {
 			if (zfs_pte_kind(&l->e[i]) != ZFS_PTE_HOLE) {
 				*found = base + i;
 				*e = load_pte(&l->e[i]);
@@ -299,7 +394,7 @@ static bool next_rec(const void *p, unsigned int level, uint64_t base, uint64_t 
 	const struct node *n = p;
 	unsigned int cbits = level_bits(level - 1);
 
-	for (uint64_t i = (idx - base) >> cbits; i < NODE_SIZE; i++) {
+	for (uint64_t i = (idx - base) >> cbits; i < 1U << n->shift; i++) {
 		uint64_t cbase = base + (i << cbits);
 
 		if (n->slot[i] &&
@@ -331,12 +426,12 @@ static uint64_t walk_free(void *p, unsigned int level, bool do_free)
 	if (!p)
 		return 0;
 	if (level == 1) {
-		bytes = sizeof(struct leaf);
+		bytes = leaf_bytes(((struct leaf *)p)->shift);
 	} else {
 		struct node *n = p;
 
-		bytes = sizeof(*n);
-		for (unsigned int i = 0; i < NODE_SIZE; i++)
+		bytes = node_bytes(n->shift);
+		for (unsigned int i = 0; i < 1U << n->shift; i++)
 			bytes += walk_free(n->slot[i], level - 1, do_free);
 	}
 	if (do_free)

@@ -8,6 +8,9 @@
 #   make bench-tree     a source tree (linux-source-6.1) on tmpfs, ext4 on zram, zpoolfs:
 #                       untar, cold find, cold grep, cp, rm, parallel untar; memory;
 #                       requests per file (root; downloads the package once)
+#   make bench-imem     the daemon's memory per inode beyond the pool: empty files, 1/5/17 KiB
+#                       files, the kernel tree's fs/ (BENCH_IMEM_N=20000 BENCH_IMEM_BASE=
+#                       an earlier binary beside; BENCH_IMEM_WORK=kernel: the whole tree)
 #   make bench-share    cp -r inside the mount (copy_file_range shares) vs writing the tree in
 #   make bench-tiering  writeback to a backing file under mem_limit=64m, automatic compaction
 #                       (BENCH_TIER_MIB=256 BENCH_TIER_ROUNDS=3 BENCH_TIER_OPTS=)
@@ -61,6 +64,9 @@ bench-cluster: all $(BENCH_PROGS)
 bench-rtt: all $(BENCH_PROGS)
 	$(Q)$(BENCH_ENV) bash tools/bench/rtt.sh
 
+bench-imem: all
+	$(Q)BUILD=$(BUILD) bash tools/bench/inode_mem.sh
+
 bench-tree: all
 	$(Q)$(BENCH_ENV) bash tools/bench/tree_bench.sh
 
@@ -70,5 +76,5 @@ bench-share: all $(BENCH_PROGS)
 bench-tiering: all $(BENCH_PROGS)
 	$(Q)BUILD=$(BUILD) bash tools/bench/tiering_bench.sh
 
-.PHONY: bench-progs bench-alloc bench-fs bench-cluster bench-tree bench-rtt bench-share \
+.PHONY: bench-progs bench-alloc bench-fs bench-cluster bench-imem bench-tree bench-rtt bench-share \
 	bench-tiering
