@@ -30,6 +30,7 @@
 #include "fs_counters.h"
 #include "options.h"
 #include "pagetable.h"
+#include "rwlock.h"
 
 struct fuse_session;
 struct zpool;
@@ -60,25 +61,32 @@ struct zfs_file {
 	unsigned int direct_opens;	/* open files with direct_io (ops_file.c) */
 };
 
+/*
+ * An inode: 192 bytes (a 208-byte malloc chunk), fields ordered so that
+ * nothing is padding. The lock is rwlock.c's 4-byte one (issue 11: memory
+ * per inode); rdev lives in the union, kept by device nodes only.
+ */
 struct zfs_inode {
 	/* inode table (inode.c), under the shard lock */
 	struct zfs_inode *hnext;
 	uint64_t nlookup;		/* references the kernel holds (lookup - forget) */
 	unsigned int refs;		/* requests using the inode right now */
-	bool unlinked;			/* nlink reached 0: freed when nlookup, refs are 0 */
+
+	struct zfs_rwlock lock;		/* everything from mode on */
 
 	/* constant after creation */
 	uint64_t ino;
 	mode_t ftype;			/* mode & S_IFMT: the type never changes */
-	uint8_t special;		/* enum zfs_special */
-	uint8_t stats_idx;		/* ZFS_STATSFILE: index in zfs_stats_files[] */
 
-	pthread_rwlock_t lock;		/* everything below */
+	bool unlinked;			/* shard lock: nlink reached 0: freed when nlookup, refs are 0 */
+	uint8_t special;		/* constant: enum zfs_special */
+	uint8_t stats_idx;		/* constant: ZFS_STATSFILE: index in zfs_stats_files[] */
+
+	/* under lock */
 	mode_t mode;
 	uid_t uid;
 	gid_t gid;
 	unsigned int nlink;
-	dev_t rdev;
 	uint64_t size;
 	struct timespec atime, mtime, ctime;
 	struct zfs_xattr *xattrs;
@@ -86,8 +94,11 @@ struct zfs_inode {
 		struct zfs_file file;	/* S_IFREG */
 		struct zfs_dir *dir;	/* S_IFDIR */
 		char *target;		/* S_IFLNK */
+		dev_t rdev;		/* S_IFCHR, S_IFBLK (other types: 0) */
 	};
 };
+
+_Static_assert(sizeof(struct zfs_inode) == 192, "struct zfs_inode: see issue 11 before growing it");
 
 struct zfs_itable;
 struct zfs_autocompact;
@@ -176,17 +187,28 @@ static inline bool zfs_is_reg(const struct zfs_inode *i)
 
 static inline void zfs_rdlock(struct zfs_inode *i)
 {
-	pthread_rwlock_rdlock(&i->lock);
+	zfs_rw_rdlock(&i->lock);
 }
 
 static inline void zfs_wrlock(struct zfs_inode *i)
 {
-	pthread_rwlock_wrlock(&i->lock);
+	zfs_rw_wrlock(&i->lock);
+}
+
+/* zfs_tryrdlock, zfs_trywrlock - take the lock if that needs no waiting. Return: true if taken. */
+static inline bool zfs_tryrdlock(struct zfs_inode *i)
+{
+	return zfs_rw_tryrdlock(&i->lock);
+}
+
+static inline bool zfs_trywrlock(struct zfs_inode *i)
+{
+	return zfs_rw_trywrlock(&i->lock);
 }
 
 static inline void zfs_unlock(struct zfs_inode *i)
 {
-	pthread_rwlock_unlock(&i->lock);
+	zfs_rw_unlock(&i->lock);
 }
 
 /*

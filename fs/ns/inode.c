@@ -17,7 +17,7 @@
  * (unlinked), the kernel has forgotten it and no request uses it, so an
  * unlinked file that is still open keeps its data until the last close, as
  * on tmpfs. These three fields live under the shard lock; everything else in
- * the inode under its own rwlock (see zfs.h for the lock order). The shard
+ * the inode under its own lock (rwlock.c; see zfs.h for the lock order). The shard
  * lock is a leaf lock, held only for a few instructions.
  *
  * tmpfs counts inode slots for nr_inodes: one per inode, plus one per extra
@@ -139,13 +139,14 @@ struct zfs_inode *zfs_inode_new(struct zfs_fs *fs, mode_t mode, uid_t uid, gid_t
 		if (S_ISREG(mode))
 			zfs_ptab_init(&in->file.pt);
 	}
-	pthread_rwlock_init(&in->lock, NULL);
+	zfs_rwlock_init(&in->lock);
 	in->ino = atomic_fetch_add(&fs->next_ino, 1);
 	in->mode = mode;
 	in->ftype = mode & S_IFMT;
 	in->uid = uid;
 	in->gid = gid;
-	in->rdev = rdev;
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		in->rdev = rdev;
 	in->refs = 1;
 	in->special = (uint8_t)special;
 	zfs_now(&in->ctime);
@@ -186,7 +187,6 @@ static void inode_destroy(struct zfs_fs *fs, struct zfs_inode *in)
 		atomic_fetch_sub_explicit(&fs->files, 1, memory_order_relaxed);
 		zfs_release_inode(fs);
 	}
-	pthread_rwlock_destroy(&in->lock);
 	free(in);
 }
 
@@ -289,7 +289,8 @@ void zfs_inode_stat(const struct zfs_fs *fs, const struct zfs_inode *in, struct 
 	st->st_nlink = in->nlink;
 	st->st_uid = in->uid;
 	st->st_gid = in->gid;
-	st->st_rdev = in->rdev;
+	if (S_ISCHR(in->mode) || S_ISBLK(in->mode))
+		st->st_rdev = in->rdev;
 	st->st_size = (off_t)in->size;
 	st->st_blksize = ZFS_PAGE_SIZE;
 	if (S_ISREG(in->mode))

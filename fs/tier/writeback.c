@@ -205,7 +205,7 @@ static uint64_t file_batch(struct zfs_fs *fs, struct zfs_inode *in, uint64_t fro
 
 	if (!trylock)
 		zfs_rdlock(in);
-	else if (pthread_rwlock_tryrdlock(&in->lock))
+	else if (!zfs_tryrdlock(in))
 		goto busy;	/* maybe the writer room is made for */
 	while (n < BATCH && used + PIECE_MAX <= BUF_BYTES &&
 	       zfs_ptab_next(&in->file.pt, from, &idx, &e)) {
@@ -266,7 +266,7 @@ static uint64_t file_batch(struct zfs_fs *fs, struct zfs_inode *in, uint64_t fro
 	/* Write lock: republish what did not change meanwhile. */
 	if (!trylock) {
 		zfs_wrlock(in);
-	} else if (pthread_rwlock_trywrlock(&in->lock)) {
+	} else if (!zfs_trywrlock(in)) {
 		for (unsigned int i = 0; i < done; i++)
 			zfs_backing_free(fs->backing, it[i].off, it[i].len);
 		done = 0;
