@@ -26,7 +26,7 @@ $(BUILD)/tests/unit/%.o: ZCFLAGS += $(FS_INC)
 $(BUILD)/zpoolfs: $(FS_OBJS) $(LIB_A)
 	$(call msg,LD,$@)
 	$(Q)$(CC) -o $@ $(FS_OBJS) -Wl,--whole-archive $(LIB_A) -Wl,--no-whole-archive \
-		$(FUSE_LIBS) -llz4 -lzstd -lxxhash $(ZLDFLAGS)
+		$(FUSE_LIBS) -llz4 -lzstd -lxxhash -luring $(ZLDFLAGS)
 
 PROGRAMS += $(BUILD)/zpoolfs
 
@@ -44,6 +44,8 @@ FS_TESTS += tests/fs/test_basic.sh tests/fs/test_badopts.sh tests/fs/test_mount.
 FS_TESTS += tests/fs/test_share.sh tests/fs/test_dedup.sh
 # an ordinary user (uid 65534) mounting through fusermount3
 FS_TESTS += tests/fs/test_user.sh
+# -o uring: requests through io_uring, and the fallback with enable_uring=N (fs/fuse/uring.c)
+FS_TESTS += tests/fs/test_uring.sh
 
 # The statistics files' tests (tests/fs/test_stats*.sh) are listed here:
 FS_TESTS += $(sort $(wildcard tests/fs/test_stats*.sh))
@@ -64,3 +66,18 @@ endif
 check-fs-dedup: all
 	$(Q)ZPOOLFS_TEST_OPTS=dedup $(RUN_TESTS) $(FS_TESTS)
 .PHONY: check-fs-dedup
+
+# The same suite with every request over io_uring (-o uring): the fuse module's enable_uring
+# must be Y (root), set here and put back afterwards; under CI=true not being able to is a
+# failure, elsewhere the suite runs and says it fell back to /dev/fuse.
+URING_PARAM := /sys/module/fuse/parameters/enable_uring
+check-fs-uring: all
+	$(Q)old=$$(cat $(URING_PARAM) 2>/dev/null || echo none); \
+	if ! { [ -e $(URING_PARAM) ] && echo Y >$(URING_PARAM); } 2>/dev/null; then \
+		echo "check-fs-uring: cannot set $(URING_PARAM) to Y (root, kernel 6.14+)" >&2; \
+		[ "$$CI" != true ] || exit 1; \
+	fi; \
+	ZPOOLFS_TEST_OPTS=uring $(RUN_TESTS) $(FS_TESTS); rc=$$?; \
+	[ "$$old" = none ] || echo $$old >$(URING_PARAM) 2>/dev/null || true; \
+	exit $$rc
+.PHONY: check-fs-uring

@@ -21,6 +21,8 @@ PKGS=(
 	systemtap-sdt-dev valgrind libclang-rt-14-dev
 	bpftrace libbpf-tools
 	attr acl jq python3 util-linux
+	# -o uring: FUSE requests over io_uring (fs/fuse/uring.c)
+	liburing-dev
 )
 # Benchmarks only (make bench*): never installed by make, make run or make check.
 BENCH_PKGS=(

@@ -28,6 +28,11 @@
  * descriptor's queue; a reply goes back on the descriptor its request came
  * from (requests.c's io hooks use the thread's descriptor).
  *
+ * With -o uring (uring.c) most requests come through io_uring instead,
+ * served by uring.c's threads (one per CPU); these threads keep serving what
+ * the kernel still sends here: INIT, FORGET, BATCH_FORGET, INTERRUPT, and
+ * everything until the rings are registered or if they cannot be.
+ *
  * Exit: a signal handler (fuse_set_signal_handlers) marks the session
  * exited; the thread the signal interrupted sees EINTR, notices and posts
  * `finished`; unmounting makes every read fail with ENODEV. Cancellation is

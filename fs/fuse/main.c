@@ -34,6 +34,7 @@
 #include "dedup.h"
 #include "writeback.h"
 #include "loop.h"
+#include "uring.h"
 #include "ops.h"
 #include "replybuf.h"
 #include "requests.h"
@@ -315,9 +316,13 @@ int main(int argc, char *argv[])
 	if (zfs_wbd_start(fs))
 		fprintf(stderr, "zpoolfs: warning: no automatic writeback (no thread)\n");
 	threads = request_threads(&co, &opt);
+	/* -o uring: its threads wait for INIT, which the loop reads (uring.c) */
+	if (opt.uring)
+		zfs_uring_setup(se, opt.uring_depth);
 	/* As many reply buffers as threads can read at once: none is made twice. */
-	zfs_replybuf_init(threads);
+	zfs_replybuf_init(threads + zfs_uring_threads());
 	ret = zfs_loop_run(se, threads, co.clone_fd) ? 1 : 0;
+	zfs_uring_stop();
 	zfs_wbd_stop(fs);
 	zfs_autocompact_stop(fs);
 	zfs_recomp_stop(fs);

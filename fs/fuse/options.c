@@ -56,6 +56,8 @@ static const struct fuse_opt zfs_opt_spec[] = {
 	OPT("writeback_cache", writeback),
 	OPT("backing=%s", backing),
 	OPT("dedup", dedup),
+	OPT("uring", uring),
+	OPT("uring_depth=%s", uring_depth),
 	OPT("writeback_at=%s", writeback_at),
 	FUSE_OPT_KEY("noatime", KEY_NOATIME),
 	FUSE_OPT_KEY("atime", KEY_ATIME),
@@ -123,7 +125,7 @@ void zfs_opts_free(struct zfs_opt_strings *s)
 			  &s->mem_limit, &s->statsdir,	 &s->threads,	&s->readahead,
 			  &s->cluster,	  &s->compact_at, &s->timeout,	&s->backing,
 			  &s->recomp,	  &s->recomp_level, &s->recomp_after,
-			  &s->writeback_at };
+			  &s->writeback_at, &s->uring_depth };
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
@@ -416,6 +418,16 @@ int zfs_opts_check(const struct zfs_opt_strings *s, struct zfs_options *o)
 			return bad("timeout", s->timeout,
 				   "want seconds from 0 to 31536000 (a year)");
 	}
+	o->uring = s->uring;
+	o->uring_depth = ZFS_DEFAULT_URING_DEPTH;
+	if (s->uring_depth) {
+		if (parse_uint(s->uring_depth, 64, 10, &v) || v == 0)
+			return bad("uring_depth", s->uring_depth,
+				   "want a number of requests per CPU from 1 to 64");
+		if (!s->uring)
+			return bad("uring_depth", s->uring_depth, "needs uring");
+		o->uring_depth = (unsigned int)v;
+	}
 	if (s->threads) {
 		if (parse_uint(s->threads, 1024, 10, &v) || v == 0)
 			return bad("threads", s->threads,
@@ -460,6 +472,10 @@ void zfs_opts_help(const char *prog)
 	       "                           memory pressure\n"
 	       "    -o nocompact           no automatic compaction (.zpool/compact still works)\n"
 	       "    -o threads=N           N threads serve requests\n"
+	       "    -o uring               serve requests through io_uring too (FUSE over\n"
+	       "                           io_uring, kernel 6.14+): one thread per CPU; needs\n"
+	       "                           /sys/module/fuse/parameters/enable_uring = Y\n"
+	       "    -o uring_depth=N       requests each CPU's queue holds at once (default %d)\n"
 	       "    -o writeback_cache     gather writes in the kernel's page cache: fewer,\n"
 	       "                           larger writes, but ENOSPC shows at close or\n"
 	       "                           fsync and st_blocks lags until written back\n"
@@ -491,5 +507,6 @@ void zfs_opts_help(const char *prog)
 	       "    mount -t fuse.zpoolfs zpoolfs /mnt/z -o size=1g,backend=zbud\n"
 	       "    fusermount3 -u /mnt/z\n"
 	       "\n",
-	       prog, zfs_zstd_min_level(), zfs_zstd_max_level(), ZFS_COMPACT_AT_DEFAULT, prog);
+	       prog, zfs_zstd_min_level(), zfs_zstd_max_level(), ZFS_COMPACT_AT_DEFAULT,
+	       ZFS_DEFAULT_URING_DEPTH, prog);
 }

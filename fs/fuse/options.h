@@ -34,10 +34,12 @@ struct zfs_opt_strings {
 	char *timeout;
 	char *backing;
 	char *writeback_at;
+	char *uring_depth;
 	int nostats;
 	int nocompact;
 	int writeback;			/* writeback_cache */
 	int dedup;
+	int uring;
 	int atime;			/* enum zfs_atime */
 	int nodiratime;
 	int allow_other;		/* ZFS_ALLOW_OTHER/ROOT if given (kept for libfuse) */
@@ -58,6 +60,7 @@ enum zfs_atime {
 #define ZFS_DEFAULT_CLUSTER_PAGES 4	/* cluster=16k: see docs/BENCHMARKS.md */
 #define ZFS_COMPACT_AT_DEFAULT 4	/* % of the pool freeable: see autocompact.c */
 #define ZFS_DEFAULT_TIMEOUT 86400.0	/* timeout=: the daemon is the only writer */
+#define ZFS_DEFAULT_URING_DEPTH 2	/* uring_depth=: see docs/BENCHMARKS.md */
 
 /* Checked values. */
 struct zfs_options {
@@ -73,6 +76,8 @@ struct zfs_options {
 	uint64_t mem_limit;		/* bytes, 0 = none */
 	char statsdir[256];		/* "" with nostats */
 	unsigned int threads;		/* 0 = libfuse's default */
+	bool uring;			/* uring: requests through io_uring (uring.c) */
+	unsigned int uring_depth;	/* entries per CPU queue */
 	enum zfs_atime atime;
 	bool nodiratime;
 	unsigned long readahead_kib;	/* 0: the kernel's default */

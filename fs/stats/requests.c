@@ -34,6 +34,16 @@
  * negative errno of its header; for READ the bytes of data replied, for
  * WRITE the count fuse_write_out returned.
  *
+ * io_uring (fs/fuse/uring.c): a uring thread serves a request the same way
+ * (start, process_buf, end), but its replies do not go to writev: the
+ * thread has a sender (zfs_req_thread_send()) that copies the reply into
+ * the ring entry and queues its COMMIT_AND_FETCH. Replies that are not the
+ * current request's (notifications, unique 0) still go to /dev/fuse. A
+ * request served by such a thread is also counted in its opcode's `uring`
+ * column, so a test can tell which way requests went. The INIT reply (it
+ * always comes through /dev/fuse) is shown to an INIT hook before and
+ * after it is written: uring.c sets its io_uring flag there.
+ *
  * Invariants: a count only grows; a request is counted once, when done, so
  * the requests file never shows the open that is rendering it. Counters are
  * per process (one mount per daemon).
@@ -92,12 +102,15 @@ static const char *const op_names[ZFS_REQ_SLOTS] = {
 struct slot {
 	atomic_ulong count;
 	atomic_ulong ns;
+	atomic_ulong uring;		/* of count: served through io_uring */
 };
 
 static struct slot slots[ZFS_REQ_SLOTS];
 static __thread int thread_fd = -1;	/* this thread's clone of /dev/fuse, if any */
 static unsigned int delay_ms[ZFS_REQ_SLOTS];	/* set once before requests are served */
 static bool delay_any;
+static __thread zfs_req_send_fn *thread_send;	/* a uring thread's sender, or NULL */
+static zfs_req_init_fn *init_hook;		/* set before the session starts */
 
 /* This thread's request between start and done (open false: none). */
 static __thread struct {
@@ -107,6 +120,8 @@ static __thread struct {
 	uint64_t unique;
 	uint64_t ino;
 	uint64_t t0;
+	const void *buf;		/* the request as read (valid until end) */
+	size_t len;
 } cur;
 
 static uint64_t now_ns(void)
@@ -136,6 +151,8 @@ static uint64_t count_it(void)
 
 	atomic_fetch_add_explicit(&slots[cur.slot].count, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&slots[cur.slot].ns, ns, memory_order_relaxed);
+	if (thread_send)
+		atomic_fetch_add_explicit(&slots[cur.slot].uring, 1, memory_order_relaxed);
 	cur.open = false;
 	return ns;
 }
@@ -198,6 +215,8 @@ void zfs_req_start(const void *buf, size_t len)
 	cur.slot = slot_of(in->opcode);
 	cur.unique = in->unique;
 	cur.ino = in->nodeid;
+	cur.buf = buf;
+	cur.len = len;
 	cur.t0 = now_ns();
 	cur.open = true;
 	if (zfs_req_traced())
@@ -229,7 +248,7 @@ static int64_t reply_result(const struct iovec *iov, int count)
 static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
 	const struct fuse_out_header *out = iov[0].iov_base;
-	bool mine, traced = false;
+	bool mine, init, traced = false;
 	int64_t result = 0;
 	uint64_t ns = 0;
 	ssize_t res;
@@ -237,6 +256,9 @@ static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
 	(void)userdata;
 	mine = cur.open && count > 0 && iov[0].iov_len >= sizeof(*out) &&
 	       out->unique == cur.unique && out->unique;
+	init = mine && init_hook && cur.opcode == FUSE_INIT;
+	if (init)
+		init_hook(cur.buf, cur.len, iov, count, false);
 	if (mine) {
 		/* The probe and its argument only while traced (fs/stats/req_probes.h). */
 		traced = zfs_req_traced();
@@ -245,9 +267,14 @@ static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
 		/* counted before the kernel can wake the caller: see the design */
 		ns = count_it();
 	}
-	res = writev(thread_fd >= 0 ? thread_fd : fd, iov, count);
+	if (mine && thread_send)
+		res = thread_send(iov, count);
+	else
+		res = writev(thread_fd >= 0 ? thread_fd : fd, iov, count);
 	if (traced)
 		zfs_probe_req_done(cur.opcode, cur.unique, cur.ino, result, ns);
+	if (init && res >= 0)
+		init_hook(cur.buf, cur.len, iov, count, true);
 	return res;
 }
 
@@ -260,6 +287,16 @@ static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
 void zfs_req_thread_fd(int fd)
 {
 	thread_fd = fd;
+}
+
+void zfs_req_thread_send(zfs_req_send_fn *fn)
+{
+	thread_send = fn;
+}
+
+void zfs_req_init_hook(zfs_req_init_fn *fn)
+{
+	init_hook = fn;
 }
 
 const struct fuse_custom_io zfs_req_io = {
@@ -280,6 +317,7 @@ void zfs_req_snapshot(struct zfs_req_snap *snap)
 		r->name = zfs_req_name(i);
 		r->count = c;
 		r->ns = atomic_load_explicit(&slots[i].ns, memory_order_relaxed);
+		r->uring = atomic_load_explicit(&slots[i].uring, memory_order_relaxed);
 	}
 }
 

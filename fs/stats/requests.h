@@ -16,8 +16,10 @@
 #ifndef ZPOOLFS_REQUESTS_H
 #define ZPOOLFS_REQUESTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Opcodes 0..62 each have a slot; anything beyond (CUSE_INIT, ...) shares the last. */
 #define ZFS_REQ_SLOTS 64
@@ -26,6 +28,7 @@ struct zfs_req_row {
 	const char *name;		/* "LOOKUP", ...; static */
 	unsigned long count;		/* requests done */
 	unsigned long ns;		/* their time in the daemon, summed */
+	unsigned long uring;		/* of count: served through io_uring (uring.c) */
 };
 
 /* The opcodes seen so far, in opcode order. */
@@ -73,5 +76,27 @@ struct fuse_custom_io;
  */
 extern const struct fuse_custom_io zfs_req_io;
 void zfs_req_thread_fd(int fd);
+
+struct iovec;
+/*
+ * A sender takes the reply of this thread's current request in place of
+ * writev on /dev/fuse (fs/fuse/uring.c: into the ring entry). Return: the
+ * bytes taken, or -1 with errno set (libfuse reports it).
+ */
+typedef ssize_t zfs_req_send_fn(const struct iovec *iov, int count);
+
+/** zfs_req_thread_send - replies of this thread's requests go to @fn (NULL: writev). */
+void zfs_req_thread_send(zfs_req_send_fn *fn);
+
+/*
+ * An INIT hook sees the INIT request (@req, @len bytes, as read) and its
+ * reply (@iov, @count): first before the reply is written (@written false;
+ * it may edit the reply's flags), then after it was written (@written true).
+ */
+typedef void zfs_req_init_fn(const void *req, size_t len, struct iovec *iov, int count,
+			     bool written);
+
+/** zfs_req_init_hook - show the INIT reply to @fn. Context: before the session starts. */
+void zfs_req_init_hook(zfs_req_init_fn *fn);
 
 #endif

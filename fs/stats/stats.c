@@ -591,7 +591,7 @@ static void json_zbud(struct sbuf *sb, const struct view *v)
 	sb_puts(sb, "}");
 }
 
-/* "requests": {"LOOKUP": {"count": N, "ns": T}, ...}, opcodes in opcode order */
+/* "requests": {"LOOKUP": {"count": N, "ns": T, "uring": U}, ...}, opcodes in opcode order */
 static void json_requests(struct sbuf *sb, const struct zfs_req_snap *rq)
 {
 	bool first = true;
@@ -599,7 +599,8 @@ static void json_requests(struct sbuf *sb, const struct zfs_req_snap *rq)
 	sb_puts(sb, ",\n \"requests\": {");
 	for (unsigned int i = 0; rq && i < rq->n; i++) {
 		json_key(sb, &first, rq->row[i].name);
-		sb_printf(sb, "{\"count\": %lu, \"ns\": %lu}", rq->row[i].count, rq->row[i].ns);
+		sb_printf(sb, "{\"count\": %lu, \"ns\": %lu, \"uring\": %lu}", rq->row[i].count,
+			  rq->row[i].ns, rq->row[i].uring);
 	}
 	sb_puts(sb, "}");
 }
@@ -688,18 +689,20 @@ static void render_json(struct sbuf *sb, const struct view *v)
 
 /*
  * One line per FUSE opcode the daemon has answered: how many requests and
- * their time in the daemon, from read off /dev/fuse to reply written.
+ * their time in the daemon, from read off /dev/fuse to reply written; the
+ * last column: how many of them came and went through io_uring (-o uring).
  */
 static void render_requests(struct sbuf *sb, const struct view *v)
 {
 	const struct zfs_req_snap *rq = v->src->requests;
 
-	sb_printf(sb, "%-16s %12s %14s %10s\n", "opcode", "count", "total_us", "mean_us");
+	sb_printf(sb, "%-16s %12s %14s %10s %12s\n", "opcode", "count", "total_us", "mean_us",
+		  "uring");
 	for (unsigned int i = 0; rq && i < rq->n; i++) {
 		const struct zfs_req_row *r = &rq->row[i];
 
-		sb_printf(sb, "%-16s %12lu %14lu %10.1f\n", r->name, r->count, r->ns / 1000,
-			  (double)r->ns / 1000.0 / (double)r->count);
+		sb_printf(sb, "%-16s %12lu %14lu %10.1f %12lu\n", r->name, r->count, r->ns / 1000,
+			  (double)r->ns / 1000.0 / (double)r->count, r->uring);
 	}
 }
 

@@ -16,10 +16,10 @@ req() {
 	awk -v op="$2" '$1 == op { c = $2 } END { print c + 0 }' "$1"
 }
 
-# The layout: a header, then "NAME count total_us mean_us" per opcode seen.
+# The layout: a header, then "NAME count total_us mean_us uring" per opcode seen.
 cat "$S/requests" >"$WORK/r0"
-assert_eq "$(head -1 "$WORK/r0" | tr -s ' ')" "opcode count total_us mean_us" "header"
-awk 'NR > 1 && (NF != 4 || $1 !~ /^[A-Z_0-9]+$/ || $2 !~ /^[0-9]+$/ || $2 == 0 ||
+assert_eq "$(head -1 "$WORK/r0" | tr -s ' ')" "opcode count total_us mean_us uring" "header"
+awk 'NR > 1 && (NF != 5 || $5 !~ /^[0-9]+$/ || $5 > $2 || $1 !~ /^[A-Z_0-9]+$/ || $2 !~ /^[0-9]+$/ || $2 == 0 ||
 	$3 !~ /^[0-9]+$/ || $4 !~ /^[0-9.]+$/) { bad = 1 } END { exit bad }' "$WORK/r0" ||
 	fail "bad requests line: $(cat "$WORK/r0")"
 [ "$(req "$WORK/r0" INIT)" = 1 ] || fail "INIT not counted once: $(cat "$WORK/r0")"

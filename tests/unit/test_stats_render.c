@@ -527,24 +527,25 @@ static void test_requests(void **state)
 	struct fixture *f = *state;
 	struct zfs_req_snap rq = {
 		.n = 3,
-		.row = { { "LOOKUP", 3, 4500 }, { "GETATTR", 1, 999 }, { "OTHER", 2, 5000001 } },
+		.row = { { "LOOKUP", 3, 4500, 2 }, { "GETATTR", 1, 999, 0 },
+			 { "OTHER", 2, 5000001, 1 } },
 	};
 	char *s;
 
 	s = render(f, "requests");	/* no snapshot: the header alone */
-	assert_string_equal(s, "opcode                  count       total_us    mean_us\n");
+	assert_string_equal(s, "opcode                  count       total_us    mean_us        uring\n");
 	free(s);
 	f->src.requests = &rq;
 	s = render(f, "requests");
-	assert_string_equal(s, "opcode                  count       total_us    mean_us\n"
-			       "LOOKUP                      3              4        1.5\n"
-			       "GETATTR                     1              0        1.0\n"
-			       "OTHER                       2           5000     2500.0\n");
+	assert_string_equal(s, "opcode                  count       total_us    mean_us        uring\n"
+			       "LOOKUP                      3              4        1.5            2\n"
+			       "GETATTR                     1              0        1.0            0\n"
+			       "OTHER                       2           5000     2500.0            1\n");
 	free(s);
 	s = render(f, "stats.json");
 	json_check(s, "list(d['requests']) == ['LOOKUP', 'GETATTR', 'OTHER']"
-		      " and d['requests']['LOOKUP'] == {'count': 3, 'ns': 4500}"
-		      " and d['requests']['OTHER'] == {'count': 2, 'ns': 5000001}");
+		      " and d['requests']['LOOKUP'] == {'count': 3, 'ns': 4500, 'uring': 2}"
+		      " and d['requests']['OTHER'] == {'count': 2, 'ns': 5000001, 'uring': 1}");
 	free(s);
 	f->src.requests = NULL;
 }
