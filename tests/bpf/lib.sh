@@ -74,6 +74,10 @@ wait_for() {
 start_workload() {
 	rm -f "$T/go"
 	mkfifo "$T/go"
+	# Emptied before the background child redirects into them: a previous
+	# workload's "ready" must not be read as this one's.
+	: >"$T/wl.out"
+	: >"$T/wl.err"
 	"$WORKLOAD" -g "$@" <"$T/go" >"$T/wl.out" 2>"$T/wl.err" &
 	WL_PID=$!
 	BG_PIDS+=("$WL_PID")
@@ -95,6 +99,27 @@ go_workload() {
 	tail -n 1 "$T/wl.out" >"$T/wl.json"
 }
 
+# go_workload_held: go_workload for a workload started with -H: returns once its
+# report is out while the process still exists, so that a tracer attached to it
+# can be stopped first; release_workload then lets it exit and checks its status.
+go_workload_held() {
+	local i
+	echo go >&9
+	exec 9>&-
+	for ((i = 0; i < 1200; i++)); do
+		grep -q '^{' "$T/wl.out" && break
+		kill -0 "$WL_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q '^{' "$T/wl.out" || fail "workload gave no report: $(cat "$T/wl.err")"
+	tail -n 1 "$T/wl.out" >"$T/wl.json"
+}
+
+release_workload() {
+	kill -USR1 "$WL_PID" 2>/dev/null || true
+	wait "$WL_PID" || fail "workload exited with $?: $(cat "$T/wl.err")"
+}
+
 # wl_get KEY: a field of the workload's JSON report.
 wl_get() {
 	python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
@@ -106,6 +131,8 @@ wl_get() {
 start_zmaplat() {
 	local name=$1
 	shift
+	: >"$T/$name.out"	# see start_workload
+	: >"$T/$name.err"
 	"$ZMAPLAT" "$@" >"$T/$name.out" 2>"$T/$name.err" &
 	ZM_PID=$!
 	BG_PIDS+=("$ZM_PID")
@@ -140,12 +167,31 @@ wait_pid() {
 	fail "process $pid still running after ${secs}s"
 }
 
+# interrupt_pid PID [SECONDS]: Ctrl-C for a tracer, repeated every 2 s until it
+# has exited (then its exit status is returned). bpftrace 0.17 can miss a SIGINT
+# that arrives just before it blocks in epoll_wait (seen: asleep there 30 s with
+# the signal handled), and a second one wakes it.
+interrupt_pid() {
+	local pid=$1 secs=${2:-30} i rc=0
+	for ((i = 0; i < secs * 10; i++)); do
+		((i % 20 == 0)) && kill -INT "$pid" 2>/dev/null
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid" || rc=$?
+			return $rc
+		fi
+		sleep 0.1
+	done
+	fail "process $pid still running ${secs}s after SIGINT"
+}
+
 # start_tracer NAME REGEX CMD...: CMD in the background, stdout to $T/NAME.out,
 # stderr to $T/NAME.err; returns once either matches REGEX (the tracer says it
 # is attached). Sets TR_PID.
 start_tracer() {
 	local name=$1 re=$2 i
 	shift 2
+	: >"$T/$name.out"	# see start_workload
+	: >"$T/$name.err"
 	"$@" >"$T/$name.out" 2>"$T/$name.err" &
 	TR_PID=$!
 	BG_PIDS+=("$TR_PID")
@@ -159,6 +205,5 @@ start_tracer() {
 
 # stop_tracer: Ctrl-C the tracer of start_tracer and wait for it to print and exit.
 stop_tracer() {
-	kill -INT "$TR_PID"
-	wait_pid "$TR_PID" 60 || fail "tracer exited with $?"
+	interrupt_pid "$TR_PID" 60 || fail "tracer exited with $?"
 }

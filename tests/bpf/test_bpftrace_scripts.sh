@@ -14,14 +14,21 @@ CHECK=$(dirname "$0")/zm_check.py
 run_script() {
 	local name=$1 bt
 	shift
-	start_workload "$@"
-	bpftrace "$SCRIPTS/$name.bt" -p "$WL_PID" >"$T/$name.out" 2>"$T/$name.err" &
+	# -H: the workload outlives its window until bpftrace has stopped; bpftrace
+	# stopped after the traced process is gone fails to undo its USDT
+	# semaphores there ("No such process") and exits 1.
+	start_workload -H "$@"
+	# Emptied here, not only by the redirection below, which happens in the
+	# background child: maplat.bt runs twice, and wait_for must not see the
+	# first run's "Tracing" line before bpftrace has even started.
+	: >"$T/$name.out"
+	bpftrace "$SCRIPTS/$name.bt" -p "$WL_PID" >"$T/$name.out" 2>"$T/$name.err" 9>&- &
 	bt=$!
 	BG_PIDS+=("$bt")
 	wait_for "$T/$name.out" '^Tracing libzpool' 60
-	go_workload
-	kill -INT "$bt"
-	wait_pid "$bt" 30 || fail "bpftrace $name.bt exited with $?: $(cat "$T/$name.err")"
+	go_workload_held
+	interrupt_pid "$bt" 30 || fail "bpftrace $name.bt exited with $?: $(cat "$T/$name.err")"
+	release_workload
 	cat "$T/$name.out"
 	grep -qE '^\[[^]]+[])] +[1-9][0-9]* \|@' "$T/$name.out" || fail "$name.bt: no histogram"
 }

@@ -73,14 +73,14 @@ done
 # bpftrace's maplat.bt on a mounted zpoolfs prints a non-empty histogram.
 M=$WORK/m-bt
 zfs_mount "$M" || fail "mount"
+: >"$T/bt.out"
 bpftrace "$(dirname "$0")/../../tools/bpftrace/maplat.bt" -p "${ZFS_PID[$M]}" \
 	>"$T/bt.out" 2>"$T/bt.err" &
 BT=$!
 BG_PIDS+=("$BT")
 wait_for "$T/bt.out" '^Tracing libzpool' 60
 io
-kill -INT "$BT"
-wait_pid "$BT" 30 || fail "bpftrace exited with $?: $(cat "$T/bt.err")"
+interrupt_pid "$BT" 30 || fail "bpftrace exited with $?: $(cat "$T/bt.err")"
 grep -q '^@zsmalloc_map_ns:' "$T/bt.out" || fail "maplat.bt: $(cat "$T/bt.out")"
 grep -qE '^\[[^]]+[])] +[1-9][0-9]* \|@' "$T/bt.out" || fail "maplat.bt printed no histogram"
 zfs_umount "$M"

@@ -6,6 +6,9 @@
  *	setup:  THREADS x OBJECTS objects of the sizes given, each written once
  *	        (these maps happen before the measured window)
  *	-g:     print "ready" and wait for a line on stdin (the tracer attaches)
+ *	-H:     after the report, stay alive until SIGUSR1 (exit status as
+ *	        without -H): a tracer can be stopped while the process it
+ *	        traces still exists (bpftrace undoes USDT semaphores in it)
  *	window: every thread makes PAIRS map/unmap pairs over its own objects,
  *	        cycling the modes RW, RO, WO (zbud has no modes: RW); with -c
  *	        each mapping copies the whole object in or out, as zpoolfs does,
@@ -21,6 +24,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +46,7 @@ static struct {
 	int threads;
 	int objects;
 	int wait_go;
+	int hold;		/* -H: wait for SIGUSR1 before exiting */
 	int copy;		/* -c: copy the whole object in or out, as a real user does */
 	int nest;		/* -k: mappings a thread holds at once */
 	int nsizes;
@@ -219,10 +224,25 @@ static long parse_num(const char *s, long min, long max, const char *what)
 	return v;
 }
 
+static sigset_t hold_set;
+
+/* -H: the report is out; wait for SIGUSR1 (blocked since start-up), then exit with @rc. */
+static int hold(int rc)
+{
+	int sig;
+
+	if (!opt.hold)
+		return rc;
+	fflush(stdout);
+	fflush(stderr);
+	sigwait(&hold_set, &sig);
+	return rc;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: workload [-B zsmalloc|zbud] [-n PAIRS] [-t THREADS] "
-			"[-o OBJECTS] [-s SIZE,SIZE...] [-k NEST] [-g] [-c]\n");
+			"[-o OBJECTS] [-s SIZE,SIZE...] [-k NEST] [-g] [-H] [-c]\n");
 	exit(64);
 }
 
@@ -242,7 +262,7 @@ int main(int argc, char **argv)
 	double t0, t1, cpu0, cpu1;
 	int c, err;
 
-	while ((c = getopt(argc, argv, "B:n:t:o:s:gck:")) != -1) {
+	while ((c = getopt(argc, argv, "B:n:t:o:s:gHck:")) != -1) {
 		switch (c) {
 		case 'B':
 			if (!strcmp(optarg, "zbud"))
@@ -269,6 +289,9 @@ int main(int argc, char **argv)
 		case 'g':
 			opt.wait_go = 1;
 			break;
+		case 'H':
+			opt.hold = 1;
+			break;
 		case 'c':
 			opt.copy = 1;
 			break;
@@ -281,6 +304,11 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
+	/* Blocked before any thread starts, so that only sigwait() takes it. */
+	sigemptyset(&hold_set);
+	sigaddset(&hold_set, SIGUSR1);
+	if (opt.hold)
+		pthread_sigmask(SIG_BLOCK, &hold_set, NULL);
 	if (opt.nest > opt.objects) {
 		fprintf(stderr, "workload: -k %d needs at least as many objects (-o)\n", opt.nest);
 		return 64;
@@ -394,12 +422,12 @@ int main(int argc, char **argv)
 		zs_destroy_pool(zs);
 	if (errors) {
 		fprintf(stderr, "workload: %ld maps saw data other than last written\n", errors);
-		return 2;
+		return hold(2);
 	}
 	if (calls != maps1 - maps0) {
 		fprintf(stderr, "workload: made %lu map calls but the allocator counted %lu\n",
 			calls, maps1 - maps0);
-		return 3;
+		return hold(3);
 	}
-	return 0;
+	return hold(0);
 }
