@@ -187,10 +187,7 @@ const struct argp rq_common_argp = {
 
 __u64 rq_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	return cli_now_ns();
 }
 
 int rq_setup(struct rq_session *s, const char *mount, pid_t pid, const char *btf_path)
@@ -468,26 +465,8 @@ int rq_open_pidfd(pid_t pid)
 bool rq_wait(int pidfd, int ms, volatile sig_atomic_t *stop)
 {
 	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
-	__u64 end = rq_now_ns() + (__u64)(ms > 0 ? ms : 0) * 1000000ULL;
 
 	if (ms == 0)
 		return pidfd >= 0 && poll(&pfd, 1, 0) > 0;
-	for (;;) {
-		int left = -1, r;
-
-		if (ms >= 0) {
-			__u64 now = rq_now_ns();
-
-			if (now >= end)
-				return false;
-			left = (int)((end - now + 999999) / 1000000);
-		}
-		r = poll(&pfd, pidfd >= 0 ? 1 : 0, left);
-		if (*stop)
-			return false;
-		if (r > 0)
-			return true;
-		if (r < 0 && errno != EINTR)
-			return false;
-	}
+	return cli_wait_until(pidfd, ms < 0 ? 0 : cli_now_ns() + (uint64_t)ms * 1000000ULL, stop);
 }

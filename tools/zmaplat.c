@@ -599,40 +599,6 @@ static int open_pidfd(pid_t pid)
 #endif
 }
 
-/*
- * Wait for the end of the interval (@ms, -1: none), Ctrl-C or the end of the
- * traced process. Return: true when the traced process is gone.
- */
-static bool wait_interval(int pidfd, int ms)
-{
-	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
-	struct timespec end, now;
-
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += ms / 1000;
-	end.tv_nsec += (ms % 1000) * 1000000L;
-	for (;;) {
-		int left = -1, r;
-
-		if (ms >= 0) {
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			left = (end.tv_sec - now.tv_sec) * 1000 +
-			       (end.tv_nsec - now.tv_nsec) / 1000000;
-			if (left <= 0)
-				return false;
-		}
-		r = poll(&pfd, pidfd >= 0 ? 1 : 0, left);
-		if (exiting)
-			return false;
-		if (r > 0)
-			return true;
-		if (r == 0)
-			return false;
-		if (errno != EINTR)
-			return false;
-	}
-}
-
 int main(int argc, char **argv)
 {
 	static const struct argp argp = {
@@ -647,6 +613,7 @@ int main(int argc, char **argv)
 	struct maplat_bpf *obj;
 	int err, n, pidfd = -1;
 	bool gone = false;
+	uint64_t next;
 	long seq = 0;
 
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
@@ -711,8 +678,10 @@ int main(int argc, char **argv)
 	}
 	fflush(NULL);
 
+	next = cli_now_ns();
 	while (!exiting && !gone) {
-		gone = wait_interval(pidfd, env.interval ? env.interval * 1000 : -1);
+		next += (uint64_t)env.interval * 1000000000ULL;
+		gone = cli_wait_until(pidfd, env.interval ? next : 0, &exiting);
 		seq++;
 		if (exiting || gone || (env.count && seq >= env.count))
 			break;

@@ -373,6 +373,7 @@ int main(int argc, char **argv)
 	struct zpoolfsdist_bpf *obj;
 	int err, pidfd = -1;
 	bool gone = false;
+	uint64_t next;
 	long seq = 0;
 
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
@@ -416,8 +417,10 @@ int main(int argc, char **argv)
 		rs.mount, rs.pid);
 	fflush(NULL);
 
+	next = cli_now_ns();
 	while (!exiting && !gone) {
-		gone = rq_wait(pidfd, env.interval ? env.interval * 1000 : -1, &exiting);
+		next += (uint64_t)env.interval * 1000000000ULL;
+		gone = cli_wait_until(pidfd, env.interval ? next : 0, &exiting);
 		seq++;
 		if (exiting || gone || (env.count && seq >= env.count))
 			break;
