@@ -1,5 +1,5 @@
 # tools/bench/bench.mk - benchmarks (included by the top Makefile).
-#   make bench          allocator + filesystem benchmarks; results in $(BUILD)/bench/results.tsv
+#   make bench          every part below, one after the other; results in $(BUILD)/bench/results.tsv
 #   make bench-alloc    allocators only (zsmalloc and zbud through zpool, beside glibc;
 #                       zram as root)
 #   make bench-fs       zpoolfs beside tmpfs (fio) and zram (corpus memory, dd)
@@ -40,14 +40,17 @@ $(BENCH_PROGS): %: %.o $(LIB_A)
 bench-progs: $(BENCH_PROGS)
 
 # The parts run one after the other, never at once, so that they do not disturb each other.
-bench: $(BENCH_PROGS)
+bench: all $(BENCH_PROGS)
 	$(Q)$(BENCH_ENV) bash tools/bench/alloc.sh
 	$(Q)$(BENCH_ENV) bash tools/bench/fs_bench.sh
 	$(Q)$(BENCH_ENV) bash tools/bench/rtt.sh
 	$(Q)$(BENCH_ENV) bash tools/bench/tree_bench.sh
 	$(Q)$(BENCH_ENV) bash tools/bench/share_bench.sh
+	$(Q)BUILD=$(BUILD) bash tools/bench/cluster_bench.sh
+	$(Q)BUILD=$(BUILD) bash tools/bench/tiering_bench.sh
 	$(Q)cat $(BENCH_DIR)/alloc.tsv $(BENCH_DIR)/fs.tsv $(BENCH_DIR)/rtt.tsv $(BENCH_DIR)/tree.tsv \
-		$(BENCH_DIR)/share.tsv > $(BENCH_DIR)/results.tsv
+		$(BENCH_DIR)/share.tsv $(BENCH_DIR)/cluster.tsv $(BENCH_DIR)/tiering.tsv \
+		> $(BENCH_DIR)/results.tsv
 	@echo "bench: machine-readable results in $(BENCH_DIR)/results.tsv"
 
 bench-alloc: $(BENCH_PROGS)
