@@ -428,49 +428,45 @@ static unsigned long piece_saved(const struct zfs_piece *p, unsigned int live)
 	return piece_shared(p, live) * p->clen / p->npages;
 }
 
-/* Slot @slot's share of the piece's bytes (the shares of all slots sum to clen). */
-static unsigned long slot_bytes(const struct zfs_piece *p, unsigned int slot)
-{
-	return (unsigned long)p->clen * (slot + 1) / p->npages -
-	       (unsigned long)p->clen * slot / p->npages;
-}
-
-static void gauge_move(atomic_ulong *g, unsigned long from, unsigned long to)
-{
-	if (to > from)
-		atomic_fetch_add_explicit(g, to - from, memory_order_relaxed);
-	else if (from > to)
-		atomic_fetch_sub_explicit(g, from - to, memory_order_relaxed);
-}
+/*
+ * What publishing (+) or unpublishing (-) entries changes, summed over the
+ * entries of one call and applied at once (acct_apply): a copy of many pages
+ * (share.c) touches each counter once, not once a page. Signed deltas; a
+ * counter moves by their two's complement sum.
+ */
+struct acct {
+	long pages, pages_same, pages_huge, stored_bytes;	/* the file's */
+	long pages_stored, compr_data_size, same_pages, huge_pages, huge_pages_since;
+	long clusters, cluster_pages, cluster_objects, cluster_stale_pages;
+	long shared_pages, shared_bytes_saved, idle_pages, recomp_pages, pages_backed;
+};
 
 /*
- * A page of a piece published (+1) or unpublished (-1), in any file: the
- * piece's bytes count in compr_data_size once, from its first live page to
- * its last; its pages beyond npages are shared (share.c, dedup.c). A one-page
- * piece (a single page made shareable) is not a cluster; a raw one counts as
- * a huge page, once. Return: the bytes to count in compr_data_size.
+ * @k pages of piece @p published (sign +1) or unpublished (-1), in any
+ * file: the piece's bytes count in compr_data_size once, from its first
+ * live page to its last; its pages beyond npages are shared (share.c,
+ * dedup.c). A one-page piece (a single page made shareable) is not a
+ * cluster; a raw one counts as a huge page, once. Return: the bytes to
+ * count in compr_data_size.
  */
-static unsigned long account_piece(struct zfs_counters *c, struct zfs_piece *p, int sign)
+static unsigned long account_piece(struct acct *a, struct zfs_piece *p, int sign, unsigned int k)
 {
 	unsigned int was, now;
 
 	if (sign > 0) {
-		was = atomic_fetch_add_explicit(&p->live, 1, memory_order_relaxed);
-		now = was + 1;
+		was = atomic_fetch_add_explicit(&p->live, k, memory_order_relaxed);
+		now = was + k;
 	} else {
-		was = atomic_fetch_sub_explicit(&p->live, 1, memory_order_relaxed);
-		now = was - 1;
+		was = atomic_fetch_sub_explicit(&p->live, k, memory_order_relaxed);
+		now = was - k;
 	}
 	if (p->npages > 1) {
-		if (sign > 0)
-			zfs_count_add(c, cluster_pages, 1);
-		else
-			zfs_count_sub(c, cluster_pages, 1);
-		gauge_move(&c->cluster_stale_pages, piece_stale(p, was), piece_stale(p, now));
+		a->cluster_pages += sign * (long)k;
+		a->cluster_stale_pages += (long)piece_stale(p, now) - (long)piece_stale(p, was);
 	}
 	if (was > p->npages || now > p->npages) {
-		gauge_move(&c->shared_pages, piece_shared(p, was), piece_shared(p, now));
-		gauge_move(&c->shared_bytes_saved, piece_saved(p, was), piece_saved(p, now));
+		a->shared_pages += (long)piece_shared(p, now) - (long)piece_shared(p, was);
+		a->shared_bytes_saved += (long)piece_saved(p, now) - (long)piece_saved(p, was);
 	}
 	if (was && now)
 		return 0;
@@ -479,105 +475,126 @@ static unsigned long account_piece(struct zfs_counters *c, struct zfs_piece *p, 
 		return 0;
 	/* The piece's first page appears or its last one goes. */
 	if (p->npages > 1) {
-		if (sign > 0) {
-			zfs_count_add(c, clusters, 1);
-			zfs_count_add(c, cluster_objects, p->nobj);
-		} else {
-			zfs_count_sub(c, clusters, 1);
-			zfs_count_sub(c, cluster_objects, p->nobj);
-		}
+		a->clusters += sign;
+		a->cluster_objects += sign * (long)p->nobj;
 	} else if (p->clen == ZFS_PAGE_SIZE) {
 		/* Only an existing HUGE page becomes such a piece: not new to huge_pages_since. */
-		if (sign > 0)
-			zfs_count_add(c, huge_pages, 1);
-		else
-			zfs_count_sub(c, huge_pages, 1);
+		a->huge_pages += sign;
 	}
 	return p->clen;
+}
+
+/*
+ * Count @n entries @e in (+1) or out (-1) into @a. Consecutive entries of
+ * one piece in consecutive slots (a copied cluster) are counted together:
+ * one change of the piece's live count, their bytes summed by difference.
+ */
+static void acct_entries(struct acct *a, const struct zfs_pte *e, unsigned int n, int sign)
+{
+	for (unsigned int i = 0, k; i < n; i += k) {
+		unsigned long bytes = 0, pool_bytes = ~0UL;
+		unsigned int flags;
+
+		k = 1;
+		switch (zfs_pte_kind(&e[i])) {
+		case ZFS_PTE_HOLE:
+			continue;
+		case ZFS_PTE_SAME:
+			a->pages_same += sign;
+			a->same_pages += sign;
+			break;
+		case ZFS_PTE_COMP:
+			bytes = zfs_pte_len(&e[i]);
+			break;
+		case ZFS_PTE_PIECE: {
+			struct zfs_piece *p = (struct zfs_piece *)e[i].val;
+			unsigned int slot = zfs_pte_slot(&e[i]);
+
+			while (i + k < n && zfs_pte_kind(&e[i + k]) == ZFS_PTE_PIECE &&
+			       e[i + k].val == e[i].val && zfs_pte_slot(&e[i + k]) == slot + k)
+				k++;
+			pool_bytes = account_piece(a, p, sign, k);
+			if (zfs_piece_backed(p))
+				a->pages_backed += sign * (long)k;
+			/*
+			 * The file is charged its pages' shares, whoever else shows them:
+			 * slots [slot, slot + k) sum to this.
+			 */
+			bytes = (unsigned long)p->clen * (slot + k) / p->npages -
+				(unsigned long)p->clen * slot / p->npages;
+			if (p->npages == 1 && p->clen == PAGE)
+				a->pages_huge += sign * (long)k;
+			break;
+		}
+		case ZFS_PTE_BACKED:
+			/* In the backing file: a stored page, no pool bytes (zram's pages_stored). */
+			a->pages_backed += sign;
+			break;
+		case ZFS_PTE_HUGE:
+			bytes = PAGE;
+			a->pages_huge += sign;
+			a->huge_pages += sign;
+			if (sign > 0)
+				a->huge_pages_since++;
+			break;
+		}
+		if (pool_bytes == ~0UL)
+			pool_bytes = bytes;
+		flags = zfs_pte_kind(&e[i]) == ZFS_PTE_PIECE ?
+			atomic_load_explicit(&((struct zfs_piece *)e[i].val)->flags,
+					     memory_order_relaxed) :
+			zfs_pte_flags(&e[i]);
+		if (flags & ZFS_PTE_IDLE)
+			a->idle_pages += sign * (long)k;
+		if (flags & ZFS_PTE_PRIO_MASK)
+			a->recomp_pages += sign * (long)k;
+		a->pages += sign * (long)k;
+		a->pages_stored += sign * (long)k;
+		a->stored_bytes += sign * (long)bytes;
+		a->compr_data_size += sign * (long)pool_bytes;
+	}
+}
+
+static void acct_apply(struct zfs_fs *fs, struct zfs_inode *in, const struct acct *a)
+{
+	struct zfs_counters *c = &fs->counters;
+	struct zfs_file *f = &in->file;
+
+	f->pages += (unsigned long)a->pages;
+	f->pages_same += (unsigned long)a->pages_same;
+	f->pages_huge += (unsigned long)a->pages_huge;
+	f->stored_bytes += (unsigned long)a->stored_bytes;
+#define ACCT_APPLY(name) \
+	do { \
+		if (a->name) \
+			zfs_count_add(c, name, (unsigned long)a->name); \
+	} while (0)
+	ACCT_APPLY(pages_stored);
+	ACCT_APPLY(compr_data_size);
+	ACCT_APPLY(same_pages);
+	ACCT_APPLY(huge_pages);
+	ACCT_APPLY(huge_pages_since);
+	ACCT_APPLY(clusters);
+	ACCT_APPLY(cluster_pages);
+	ACCT_APPLY(cluster_objects);
+	ACCT_APPLY(cluster_stale_pages);
+	ACCT_APPLY(shared_pages);
+	ACCT_APPLY(shared_bytes_saved);
+	ACCT_APPLY(idle_pages);
+	ACCT_APPLY(recomp_pages);
+	ACCT_APPLY(pages_backed);
+#undef ACCT_APPLY
 }
 
 /* Count a published (+1) or unpublished (-1) entry in the inode and the fs. */
 void zfs_page_account(struct zfs_fs *fs, struct zfs_inode *in, const struct zfs_pte *e, int sign)
 {
-	struct zfs_counters *c = &fs->counters;
-	struct zfs_file *f = &in->file;
-	unsigned long bytes = 0, pool_bytes = ~0UL;
-	unsigned int flags;
+	struct acct a = { 0 };
 
-	switch (zfs_pte_kind(e)) {
-	case ZFS_PTE_HOLE:
+	if (zfs_pte_is_hole(e))
 		return;
-	case ZFS_PTE_SAME:
-		f->pages_same += sign;
-		if (sign > 0)
-			zfs_count_add(c, same_pages, 1);
-		else
-			zfs_count_sub(c, same_pages, 1);
-		break;
-	case ZFS_PTE_COMP:
-		bytes = zfs_pte_len(e);
-		break;
-	case ZFS_PTE_PIECE: {
-		struct zfs_piece *p = (struct zfs_piece *)e->val;
-
-		pool_bytes = account_piece(c, p, sign);
-		if (zfs_piece_backed(p)) {
-			if (sign > 0)
-				zfs_count_add(c, pages_backed, 1);
-			else
-				zfs_count_sub(c, pages_backed, 1);
-		}
-		/* The file is charged its pages' shares, whoever else shows them. */
-		bytes = slot_bytes(p, zfs_pte_slot(e));
-		if (p->npages == 1 && p->clen == PAGE)
-			f->pages_huge += sign;
-		break;
-	}
-	case ZFS_PTE_BACKED:
-		/* In the backing file: a stored page, no pool bytes (zram's pages_stored). */
-		if (sign > 0)
-			zfs_count_add(c, pages_backed, 1);
-		else
-			zfs_count_sub(c, pages_backed, 1);
-		break;
-	case ZFS_PTE_HUGE:
-		bytes = PAGE;
-		f->pages_huge += sign;
-		if (sign > 0) {
-			zfs_count_add(c, huge_pages, 1);
-			zfs_count_add(c, huge_pages_since, 1);
-		} else {
-			zfs_count_sub(c, huge_pages, 1);
-		}
-		break;
-	}
-	if (pool_bytes == ~0UL)
-		pool_bytes = bytes;
-	flags = zfs_pte_kind(e) == ZFS_PTE_PIECE ?
-		atomic_load_explicit(&((struct zfs_piece *)e->val)->flags, memory_order_relaxed) :
-		zfs_pte_flags(e);
-	if (flags & ZFS_PTE_IDLE) {
-		if (sign > 0)
-			zfs_count_add(c, idle_pages, 1);
-		else
-			zfs_count_sub(c, idle_pages, 1);
-	}
-	if (flags & ZFS_PTE_PRIO_MASK) {
-		if (sign > 0)
-			zfs_count_add(c, recomp_pages, 1);
-		else
-			zfs_count_sub(c, recomp_pages, 1);
-	}
-	f->pages += sign;
-	if (sign > 0) {
-		f->stored_bytes += bytes;
-		zfs_count_add(c, pages_stored, 1);
-		zfs_count_add(c, compr_data_size, pool_bytes);
-	} else {
-		f->stored_bytes -= bytes;
-		zfs_count_sub(c, pages_stored, 1);
-		zfs_count_sub(c, compr_data_size, pool_bytes);
-	}
+	acct_entries(&a, e, 1, sign);
+	acct_apply(fs, in, &a);
 }
 
 /*
@@ -607,6 +624,39 @@ int zfs_page_publish(struct zfs_fs *fs, struct zfs_inode *in, uint64_t idx, stru
 	zfs_page_account(fs, in, old, -1);
 	zfs_page_account(fs, in, &e, 1);
 	return 0;
+}
+
+/*
+ * publish_run - zfs_page_publish() of the @n entries @e (none a hole) at
+ * @idx.., stored a leaf at a time and accounted once; the replaced entries go
+ * to @old[], accounted out, not released. Context: inode write lock.
+ * Return: the entries published, from the first (fewer than @n: ENOMEM for a
+ * table node); -ENOSPC (size=: nothing published, the caller may go page by
+ * page); -ENOMEM when none was.
+ */
+long zfs_page_publish_run(struct zfs_fs *fs, struct zfs_inode *in, uint64_t idx,
+			  struct zfs_pte *e, unsigned int n, struct zfs_pte *old)
+{
+	struct acct a = { 0 };
+	unsigned int done, filled = 0;
+	uint32_t now = zfs_fs_seconds(fs);
+
+	/* Charged as if every page were new; what replaced data is given back below. */
+	if (zfs_charge_pages(fs, n))
+		return -ENOSPC;
+	for (unsigned int i = 0; i < n; i++)
+		if (!e[i].atime)
+			e[i].atime = now;
+	done = zfs_ptab_store_run(&in->file.pt, idx, e, n, old);
+	for (unsigned int i = 0; i < done; i++)
+		filled += !zfs_pte_is_hole(&old[i]);
+	zfs_uncharge_pages(fs, n - done + filled);
+	if (!done)
+		return -ENOMEM;
+	acct_entries(&a, old, done, -1);
+	acct_entries(&a, e, done, 1);
+	acct_apply(fs, in, &a);
+	return done;
 }
 
 /* Drop every page in [@start, @end) and release it. Context: inode write lock. */

@@ -57,6 +57,18 @@ void zfs_page_account(struct zfs_fs *fs, struct zfs_inode *in, const struct zfs_
 int zfs_page_publish(struct zfs_fs *fs, struct zfs_inode *in, uint64_t idx, struct zfs_pte e,
 		     struct zfs_pte *old);
 
+/**
+ * zfs_page_publish_run - zfs_page_publish() of @n entries @e (none a hole;
+ * an atime of 0 is set to now) at @idx.. in one go: stored a leaf at a time
+ * and accounted once (share.c's copy of many pages); @old[] get the replaced
+ * entries, accounted out but not released.
+ * Return: the entries published, from the first (fewer than @n: a table node
+ * could not be allocated); -ENOSPC (size=; nothing published); -ENOMEM (none
+ * published). Context: the inode's write lock.
+ */
+long zfs_page_publish_run(struct zfs_fs *fs, struct zfs_inode *in, uint64_t idx,
+			  struct zfs_pte *e, unsigned int n, struct zfs_pte *old);
+
 /** zfs_page_free_range - drop and release every page in [@start, @end). Context: write lock. */
 void zfs_page_free_range(struct zfs_fs *fs, struct zfs_inode *in, uint64_t start, uint64_t end);
 

@@ -450,3 +450,80 @@ uint64_t zfs_ptab_memory(const struct zfs_ptab *pt)
 {
 	return pt->height ? walk_free(pt->root, pt->height, false) : 0;
 }
+
+/*
+ * Runs: the entries of one leaf, read or stored in place (share.c's copy of
+ * many pages), so that a copy walks from the root once a leaf instead of
+ * once a page. A run never crosses a leaf; its slots are contiguous.
+ */
+
+/* The leaf holding @idx, or NULL. Context: height >= 1. */
+static struct leaf *leaf_at(struct zfs_ptab *pt, uint64_t idx)
+{
+	void *p = pt->root;
+
+	if (idx > max_index(pt->height))
+		return NULL;
+	for (unsigned int level = pt->height; level > 1 && p; level--)
+		p = child(p, level, idx);
+	return p;
+}
+
+unsigned int zfs_ptab_run(struct zfs_ptab *pt, uint64_t idx, uint64_t *found,
+			  const struct zfs_pte **run)
+{
+	unsigned int i;
+	struct zfs_pte e;
+	struct leaf *l;
+
+	if (!zfs_ptab_next(pt, idx, found, &e))
+		return 0;
+	if (pt->height == 0) {
+		*run = &pt->one;
+		return 1;
+	}
+	i = (unsigned int)(*found & (LEAF_SIZE - 1));
+	l = leaf_at(pt, *found);
+	*run = &l->e[i];
+	return (1U << l->shift) - i;
+}
+
+unsigned int zfs_ptab_store_run(struct zfs_ptab *pt, uint64_t idx, const struct zfs_pte *e,
+				unsigned int n, struct zfs_pte *old)
+{
+	unsigned int done = 0;
+
+	while (done < n) {
+		uint64_t at = idx + done;
+		unsigned int seg = LEAF_SIZE - (unsigned int)(at & (LEAF_SIZE - 1)), i;
+		struct leaf *l;
+
+		if (seg > n - done)
+			seg = n - done;
+		for (i = 0; i < seg; i++)
+			if (zfs_pte_kind(&e[done + i]) == ZFS_PTE_HOLE)
+				break;
+		seg = i;
+		/*
+		 * The segment's last entry first: its store makes the path to the
+		 * leaf and gives the leaf room for the whole segment.
+		 */
+		if (!seg || zfs_ptab_store(pt, at + seg - 1, e[done + seg - 1], &old[done + seg - 1]))
+			break;
+		if (seg > 1) {
+			l = leaf_at(pt, at);
+			for (i = 0; i < seg - 1; i++) {
+				struct zfs_pte *slot = &l->e[(at + i) & (LEAF_SIZE - 1)];
+
+				old[done + i] = *slot;
+				if (zfs_pte_kind(slot) == ZFS_PTE_HOLE)
+					l->count++;
+				*slot = e[done + i];
+			}
+		}
+		done += seg;
+		if (seg < LEAF_SIZE - (unsigned int)(at & (LEAF_SIZE - 1)) && done < n)
+			break;	/* a hole in @e */
+	}
+	return done;
+}

@@ -135,6 +135,25 @@ int zfs_ptab_store(struct zfs_ptab *pt, uint64_t idx, struct zfs_pte e, struct z
  */
 bool zfs_ptab_next(const struct zfs_ptab *pt, uint64_t idx, uint64_t *found, struct zfs_pte *e);
 
+/**
+ * zfs_ptab_run - the first non-hole entry at an index >= @idx, and the ones
+ * after it in the same leaf, in place: *@found is its index, *@run its slot,
+ * and the return value n (0: none) says that (*@run)[0..n-1] are the entries
+ * at *@found..*@found + n - 1 (holes among them read as holes). The slots stay
+ * valid until the table changes. Context: the inode's write lock.
+ */
+unsigned int zfs_ptab_run(struct zfs_ptab *pt, uint64_t idx, uint64_t *found,
+			  const struct zfs_pte **run);
+
+/**
+ * zfs_ptab_store_run - zfs_ptab_store() of @n entries @e (none a hole) at
+ * @idx.. in one walk a leaf; @old[0..] get what was there.
+ * Return: the entries stored, from the first: fewer than @n when a node could
+ * not be allocated (ENOMEM) or @e holds a hole. Context: the write lock.
+ */
+unsigned int zfs_ptab_store_run(struct zfs_ptab *pt, uint64_t idx, const struct zfs_pte *e,
+				unsigned int n, struct zfs_pte *old);
+
 /** zfs_ptab_destroy - free the table's nodes (entries must be released first). */
 void zfs_ptab_destroy(struct zfs_ptab *pt);
 

@@ -64,6 +64,7 @@
 
 #define PAGE ZFS_PAGE_SIZE
 #define COPY_CHUNK (1024 * 1024UL)
+#define SHARE_RUN 64	/* entries built, stored and accounted together */
 
 /* Read and write @len bytes: a copy of the bytes, as the kernel would do. */
 static ssize_t copy_bytes(struct zfs_fs *fs, struct zfs_inode *src, uint64_t off_in,
@@ -195,12 +196,54 @@ static void unlock_pair(struct zfs_inode *a, struct zfs_inode *b)
 }
 
 /*
+ * Publish the @k entries @ne at page @idx of @dst (their references taken),
+ * page by page when size= cannot take them all at once, so that a copy stops
+ * exactly where room runs out; what was not published is released, what was
+ * replaced too (counted in *@nfreed). Return: the entries published; *@err
+ * is set when fewer than @k were.
+ */
+static unsigned int publish_batch(struct zfs_fs *fs, struct zfs_inode *dst, uint64_t idx,
+				  struct zfs_pte *ne, unsigned int k, unsigned long *nfreed,
+				  int *err)
+{
+	struct zfs_pte old[SHARE_RUN];
+	unsigned int done = 0;
+	long r;
+
+	r = zfs_page_publish_run(fs, dst, idx, ne, k, old);
+	if (r == -ENOSPC) {
+		while (done < k && !(*err = zfs_page_publish(fs, dst, idx + done, ne[done],
+							     &old[done])))
+			done++;
+	} else if (r < 0) {
+		*err = (int)r;
+	} else {
+		done = (unsigned int)r;
+		if (done < k)
+			*err = -ENOMEM;
+	}
+	for (unsigned int j = done; j < k; j++)
+		zfs_page_release(fs, &ne[j]);
+	for (unsigned int j = 0; j < done; j++) {
+		if (!zfs_pte_is_hole(&old[j])) {
+			zfs_page_release(fs, &old[j]);
+			(*nfreed)++;
+		}
+	}
+	return done;
+}
+
+/*
  * Share the whole pages [@sidx, @sidx + @n) of @src as pages @didx... of
  * @dst, under both write locks; stops at @src's last whole page. @tail
  * bytes more (less than a page) are asked for after them: that page is
  * shared too when it is @src's EOF page and becomes @dst's, since the bytes
  * after EOF in an EOF page are never read and are zeroed before the size
  * grows (range.c), so a copy of a file costs nothing for its last page.
+ *
+ * The source is read a leaf at a time (zfs_ptab_run) and the destination
+ * stored and accounted a run at a time (zfs_page_publish_run); consecutive
+ * entries of one piece take their references in one step.
  * Return: bytes copied, or a negative errno when none was.
  */
 static int64_t share_pages(struct zfs_fs *fs, struct zfs_inode *src, uint64_t sidx,
@@ -208,8 +251,8 @@ static int64_t share_pages(struct zfs_fs *fs, struct zfs_inode *src, uint64_t si
 {
 	unsigned long nshared = 0, nfreed = 0;
 	uint64_t i = 0, avail, s, end;
-	struct zfs_pte e, ne, old;
-	bool shared;
+	struct zfs_pte ne[SHARE_RUN];
+	bool sh[SHARE_RUN];
 	int err = 0;
 
 	lock_pair(src, dst);
@@ -223,7 +266,13 @@ static int64_t share_pages(struct zfs_fs *fs, struct zfs_inode *src, uint64_t si
 	if (n && (didx << ZFS_PAGE_SHIFT) > dst->size && (dst->size >> ZFS_PAGE_SHIFT) < didx)
 		err = zfs_page_zero_eof_tail(fs, dst);
 	while (!err && i < n) {
-		if (!zfs_ptab_next(&src->file.pt, sidx + i, &s, &e) || s >= sidx + n)
+		const struct zfs_pte *run;
+		struct zfs_piece *gp = NULL;
+		unsigned int m, k, gn = 0, done;
+		int perr = 0;
+
+		m = zfs_ptab_run(&src->file.pt, sidx + i, &s, &run);
+		if (!m || s >= sidx + n)
 			s = sidx + n;
 		if (s > sidx + i) {
 			/* A hole in the source: a hole in the copy. */
@@ -231,20 +280,43 @@ static int64_t share_pages(struct zfs_fs *fs, struct zfs_inode *src, uint64_t si
 			i = s - sidx;
 			continue;
 		}
-		err = share_entry(fs, src, s, e, &ne, &shared);
-		if (err)
-			break;
-		err = zfs_page_publish(fs, dst, didx + i, ne, &old);
-		if (err) {
-			zfs_page_release(fs, &ne);
-			break;
+		if (m > n - i)
+			m = (unsigned int)(n - i);
+		if (m > SHARE_RUN)
+			m = SHARE_RUN;
+		/* The run's entries up to its first hole, as the copy's. */
+		for (k = 0; k < m && !zfs_pte_is_hole(&run[k]); k++) {
+			struct zfs_pte e = run[k];
+
+			if (zfs_pte_kind(&e) == ZFS_PTE_PIECE) {
+				/* The common case: references taken a piece at a time below. */
+				if ((struct zfs_piece *)e.val != gp) {
+					if (gn)
+						atomic_fetch_add_explicit(&gp->refs, gn,
+									  memory_order_relaxed);
+					gp = (struct zfs_piece *)e.val;
+					gn = 0;
+				}
+				gn++;
+				ne[k] = zfs_pte_make(ZFS_PTE_PIECE, e.val, zfs_pte_slot(&e));
+				ne[k].atime = e.atime;
+				sh[k] = true;
+				continue;
+			}
+			err = share_entry(fs, src, s + k, e, &ne[k], &sh[k]);
+			if (err)
+				break;
 		}
-		if (!zfs_pte_is_hole(&old)) {
-			zfs_page_release(fs, &old);
-			nfreed++;
-		}
-		nshared += shared;
-		i++;
+		if (gn)
+			atomic_fetch_add_explicit(&gp->refs, gn, memory_order_relaxed);
+		if (!k)
+			break;
+		done = publish_batch(fs, dst, didx + i, ne, k, &nfreed, &perr);
+		if (!err)
+			err = perr;
+		for (unsigned int j = 0; j < done; j++)
+			nshared += sh[j];
+		i += done;
 	}
 	end = i << ZFS_PAGE_SHIFT;
 	if (tail && i == n)
