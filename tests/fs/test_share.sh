@@ -2,7 +2,7 @@
 # copy_file_range shares stored data (fs/data/share.c): cp costs no pool memory,
 # the accounting says who shows what, copy on write keeps both files right
 # (model test with shadow copies on every backend, several writers at once,
-# injected allocation failures during copy on write).
+# injected allocation failures during copy on write, a short copy under size=).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 zfs_need_fuse
@@ -212,6 +212,33 @@ for fd, data, name in ((a, want, "a"), (b, copy, "b")):
 assert enomem >= N // 6, "only %d of %d copy-on-write writes failed" % (enomem, N)
 print("copy on write under ZPOOLFS_FAULT_EVERY=5: %d of %d writes ENOMEM, nothing lost" % (enomem, N))
 EOF2
+quiesce "$M"
+zfs_umount "$M"
+
+# 5. A copy under size= that has room for only part of it: the copy is short,
+# stops at the last page that fits (the run is then published page by page),
+# and what was copied is the source's; the next call fails with ENOSPC.
+M=$WORK/room
+zfs_mount "$M" -o size=1m || fail "mount -o size=1m"
+python3 - "$M" <<'EOF2' || fail "short copy under size="
+import errno, os, sys
+m, P = sys.argv[1], 4096
+data = b"".join((b"page %d of the source " % i * 200)[:P] for i in range(192))
+fd = os.open(m + "/src", os.O_RDWR | os.O_CREAT, 0o644)
+os.write(fd, data)
+out = os.open(m + "/dst", os.O_RDWR | os.O_CREAT, 0o644)
+n = os.copy_file_range(fd, out, len(data), 0, 0)
+assert n == 64 * P, "copied %d bytes, want the 64 pages size=1m has room for" % n
+assert os.pread(out, len(data), 0) == data[:n], "the short copy differs"
+try:
+    os.copy_file_range(fd, out, len(data) - n, n, n)
+    raise AssertionError("a copy with no room left succeeded")
+except OSError as e:
+    assert e.errno == errno.ENOSPC, e
+print("short copy under size=1m: %d of %d pages, then ENOSPC" % (n // P, len(data) // P))
+EOF2
+rm "$M/src" "$M/dst"
+zfs_wait_empty "$M" || fail "pool not empty after the size= test"
 quiesce "$M"
 zfs_umount "$M"
 echo "test_share: ok"
