@@ -14,17 +14,20 @@
  *   height 2:  node [s0 .. s63] -> leaves      indexes 0..1023
  *   height h:  4 + 6 (h - 1) index bits        h = 9 covers 2^51 pages
  *
- * Nodes are right-sized: each has room for the first 2^shift of its
- * children or entries (a leaf 2..16, an interior node 2..64) and is
- * reallocated to the next power of two that holds an index past its end, so
- * a file of 5 pages has a leaf of 8 entries (136 bytes, not 264) and a file
- * of 20 pages an interior node of 2 slots (24 bytes, not 520). A child or
- * entry past a node's end is a hole. Nodes never shrink, except that a node
- * whose count drops to zero is freed at once, so holes punched in a file give
- * their table memory back too, and a table with no entry holds no node.
+ * Nodes are right-sized: each has room for its first cap entries or
+ * children (a leaf 2..16, an interior node 2..64) and is reallocated, when an
+ * index past its end is stored, to just hold it (leaves) or to the next even
+ * count (interior nodes): sizes that fill glibc's 16-byte malloc chunks
+ * exactly. A file of 5 pages has a leaf of 5 entries (88 bytes, not 264), a
+ * file of 20 pages an interior node of 2 slots (24 bytes, not 520). A file
+ * written in order reallocates its last leaf once a page, a copy of at most
+ * 264 bytes beside the page's compression. A child or entry past a node's
+ * end is a hole. Nodes never shrink, except that a node whose count drops to
+ * zero is freed at once, so holes punched in a file give their table memory
+ * back too, and a table with no entry holds no node.
  *
- *   leaf:  [count | shift | pad] [e0 .. e(2^shift - 1)]     8 + 16 * 2^shift bytes
- *   node:  [count | shift | pad] [s0 .. s(2^shift - 1)]     8 +  8 * 2^shift bytes
+ *   leaf:  [count | cap | pad] [e0 .. e(cap - 1)]     8 + 16 * cap bytes
+ *   node:  [count | cap | pad] [s0 .. s(cap - 1)]     8 +  8 * cap bytes
  *
  * A store may move the leaf (and nodes) on its path, so a pointer from
  * zfs_ptab_slot() is good until the next store (stores need the write lock).
@@ -44,17 +47,17 @@
 #define NODE_SHIFT 6
 #define NODE_SIZE (1U << NODE_SHIFT)
 #define MAX_HEIGHT 9
-#define MIN_SHIFT 1		/* the smallest node: 2 entries or children */
+#define MIN_CAP 2		/* the smallest node: 2 entries or children */
 
 struct leaf {
 	uint16_t count;		/* non-hole entries */
-	uint8_t shift;		/* room for 1 << shift entries */
+	uint8_t cap;		/* room for entries 0 .. cap - 1 */
 	struct zfs_pte e[];
 };
 
 struct node {
 	uint16_t count;		/* non-NULL children */
-	uint8_t shift;		/* room for 1 << shift children */
+	uint8_t cap;		/* room for children 0 .. cap - 1 */
 	void *slot[];
 };
 
@@ -83,24 +86,26 @@ static unsigned int height_for(uint64_t idx)
 	return h;
 }
 
-/* The shift of the smallest node with room for index @i (i < 64). */
-static unsigned int shift_for(unsigned int i)
+/* The room a leaf needs for entry @i: exactly that. */
+static unsigned int leaf_cap(unsigned int i)
 {
-	unsigned int sh = MIN_SHIFT;
-
-	while (i >= 1U << sh)
-		sh++;
-	return sh;
+	return i + 1 < MIN_CAP ? MIN_CAP : i + 1;
 }
 
-static size_t leaf_bytes(unsigned int shift)
+/* The room an interior node needs for child @i: an even count (whole malloc chunks). */
+static unsigned int node_cap(unsigned int i)
 {
-	return sizeof(struct leaf) + (sizeof(struct zfs_pte) << shift);
+	return (i + 2) & ~1U;
 }
 
-static size_t node_bytes(unsigned int shift)
+static size_t leaf_bytes(unsigned int cap)
 {
-	return sizeof(struct node) + (sizeof(void *) << shift);
+	return sizeof(struct leaf) + sizeof(struct zfs_pte) * cap;
+}
+
+static size_t node_bytes(unsigned int cap)
+{
+	return sizeof(struct node) + sizeof(void *) * cap;
 }
 
 /* The child of interior node @n (at @level) on the path to @idx, or NULL. */
@@ -108,7 +113,7 @@ static void *child(const struct node *n, unsigned int level, uint64_t idx)
 {
 	unsigned int i = (idx >> level_bits(level - 1)) & (NODE_SIZE - 1);
 
-	return i < 1U << n->shift ? n->slot[i] : NULL;
+	return i < n->cap ? n->slot[i] : NULL;
 }
 
 void zfs_ptab_init(struct zfs_ptab *pt)
@@ -136,7 +141,7 @@ struct zfs_pte *zfs_ptab_slot(struct zfs_ptab *pt, uint64_t idx)
 	}
 	l = p;
 	i = idx & (LEAF_SIZE - 1);
-	return i < 1U << l->shift ? &l->e[i] : NULL;
+	return i < l->cap ? &l->e[i] : NULL;
 }
 
 /*
@@ -182,21 +187,19 @@ bool zfs_ptab_touch(struct zfs_ptab *pt, uint64_t idx, uint32_t now)
 static struct leaf *leaf_room(void **slotp, unsigned int i)
 {
 	struct leaf *l = *slotp;
-	unsigned int sh = shift_for(i), old;
+	unsigned int cap = leaf_cap(i), old;
 
-	if (l && i < 1U << l->shift)
+	if (l && i < l->cap)
 		return l;
-	old = l ? l->shift : 0;
-	l = realloc(l, leaf_bytes(sh));
+	old = l ? l->cap : 0;
+	l = realloc(l, leaf_bytes(cap));
 	if (!l)
 		return NULL;
-	if (!*slotp) {
-		memset(l, 0, leaf_bytes(sh));
-	} else {
-		memset(&l->e[1U << old], 0, (sizeof(struct zfs_pte) << sh) -
-						    (sizeof(struct zfs_pte) << old));
-	}
-	l->shift = (uint8_t)sh;
+	if (!*slotp)
+		memset(l, 0, leaf_bytes(cap));
+	else
+		memset(&l->e[old], 0, sizeof(struct zfs_pte) * (cap - old));
+	l->cap = (uint8_t)cap;
 	*slotp = l;
 	return l;
 }
@@ -205,20 +208,19 @@ static struct leaf *leaf_room(void **slotp, unsigned int i)
 static struct node *node_room(void **slotp, unsigned int i)
 {
 	struct node *n = *slotp;
-	unsigned int sh = shift_for(i), old;
+	unsigned int cap = node_cap(i), old;
 
-	if (n && i < 1U << n->shift)
+	if (n && i < n->cap)
 		return n;
-	old = n ? n->shift : 0;
-	n = realloc(n, node_bytes(sh));
+	old = n ? n->cap : 0;
+	n = realloc(n, node_bytes(cap));
 	if (!n)
 		return NULL;
-	if (!*slotp) {
-		memset(n, 0, node_bytes(sh));
-	} else {
-		memset(&n->slot[1U << old], 0, (sizeof(void *) << sh) - (sizeof(void *) << old));
-	}
-	n->shift = (uint8_t)sh;
+	if (!*slotp)
+		memset(n, 0, node_bytes(cap));
+	else
+		memset(&n->slot[old], 0, sizeof(void *) * (cap - old));
+	n->cap = (uint8_t)cap;
 	*slotp = n;
 	return n;
 }
@@ -273,7 +275,7 @@ static bool clear_rec(void **slotp, unsigned int level, uint64_t idx, struct zfs
 		struct leaf *l = *slotp;
 
 		i = idx & (LEAF_SIZE - 1);
-		if (i >= 1U << l->shift)
+		if (i >= l->cap)
 			return false;
 		*old = l->e[i];
 		if (zfs_pte_kind(old) == ZFS_PTE_HOLE)
@@ -289,7 +291,7 @@ static bool clear_rec(void **slotp, unsigned int level, uint64_t idx, struct zfs
 	struct node *n = *slotp;
 
 	i = (idx >> level_bits(level - 1)) & (NODE_SIZE - 1);
-	if (i >= 1U << n->shift || !clear_rec(&n->slot[i], level - 1, idx, old))
+	if (i >= n->cap || !clear_rec(&n->slot[i], level - 1, idx, old))
 		return false;
 	if (--n->count)
 		return false;
@@ -381,7 +383,7 @@ static bool next_rec(const void *p, unsigned int level, uint64_t base, uint64_t 
 	if (level == 1) {
 		const struct leaf *l = p;
 
-		for (uint64_t i = idx - base; i < 1U << l->shift; i++) {
+		for (uint64_t i = idx - base; i < l->cap; i++) {
 			if (zfs_pte_kind(&l->e[i]) != ZFS_PTE_HOLE) {
 				*found = base + i;
 				*e = load_pte(&l->e[i]);
@@ -394,7 +396,7 @@ static bool next_rec(const void *p, unsigned int level, uint64_t base, uint64_t 
 	const struct node *n = p;
 	unsigned int cbits = level_bits(level - 1);
 
-	for (uint64_t i = (idx - base) >> cbits; i < 1U << n->shift; i++) {
+	for (uint64_t i = (idx - base) >> cbits; i < n->cap; i++) {
 		uint64_t cbase = base + (i << cbits);
 
 		if (n->slot[i] &&
@@ -426,12 +428,12 @@ static uint64_t walk_free(void *p, unsigned int level, bool do_free)
 	if (!p)
 		return 0;
 	if (level == 1) {
-		bytes = leaf_bytes(((struct leaf *)p)->shift);
+		bytes = leaf_bytes(((struct leaf *)p)->cap);
 	} else {
 		struct node *n = p;
 
-		bytes = node_bytes(n->shift);
-		for (unsigned int i = 0; i < 1U << n->shift; i++)
+		bytes = node_bytes(n->cap);
+		for (unsigned int i = 0; i < n->cap; i++)
 			bytes += walk_free(n->slot[i], level - 1, do_free);
 	}
 	if (do_free)

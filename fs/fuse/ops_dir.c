@@ -106,9 +106,9 @@ void zfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	/* A directory removed while open lists nothing more. */
 	for (de = in->nlink ? zfs_dir_next(in->dir, off < 2 ? 2 : (uint64_t)off) : NULL; de;
-	     de = zfs_dir_next(in->dir, de->seq)) {
+	     de = zfs_dir_next(in->dir, zfs_dirent_seq(in->dir, de))) {
 		if (!add_entry(req, buf, size, &pos, de->name, de->inode->ino,
-			       (mode_t)de->dtype << 12, de->seq))
+			       (mode_t)de->dtype << 12, zfs_dirent_seq(in->dir, de)))
 			break;
 	}
 full:
@@ -171,7 +171,7 @@ static unsigned int pick_entries(fuse_req_t req, struct zfs_fs *fs, struct zfs_i
 	}
 	/* A directory removed while open lists nothing more. */
 	for (de = dir->nlink ? zfs_dir_next(dir->dir, off < 2 ? 2 : (uint64_t)off) : NULL;
-	     de && n < max; de = zfs_dir_next(dir->dir, de->seq)) {
+	     de && n < max; de = zfs_dir_next(dir->dir, zfs_dirent_seq(dir->dir, de))) {
 		struct plus_item *it = &items[n];
 
 		need = fuse_add_direntry_plus(req, NULL, 0, de->name, NULL, 0);
@@ -182,7 +182,7 @@ static unsigned int pick_entries(fuse_req_t req, struct zfs_fs *fs, struct zfs_i
 			break;
 		used += need;
 		it->ino = de->inode->ino;
-		it->off = de->seq;
+		it->off = zfs_dirent_seq(dir->dir, de);
 		it->type = (mode_t)de->dtype << 12;
 		memcpy(names + npos, de->name, de->namelen + 1u);
 		it->name = names + npos;

@@ -18,8 +18,9 @@
  * entry leaves a tombstone (de = NULL) in order[]; when tombstones outnumber
  * live entries the array is compacted, so listing and removing are O(1)
  * amortised per entry and a 100 000-entry directory has no quadratic step.
- * The bucket array doubles when entries outnumber buckets and halves when
- * they fall below an eighth.
+ * The bucket array doubles when entries outnumber buckets twice (chains of
+ * one to two entries: 4-8 bytes of bucket per entry) and halves when they
+ * fall below an eighth.
  *
  * Locking: none inside; the directory inode's lock covers everything (read
  * for lookup and readdir, write for changes).
@@ -120,6 +121,8 @@ int zfs_dir_add(struct zfs_dir *d, const char *name, size_t len, struct zfs_inod
 	struct zfs_dirent *de;
 	uint32_t b;
 
+	if (len > ZFS_DIR_NAME_MAX)
+		return -ENAMETOOLONG;
 	if (!d->nbuckets) {
 		d->buckets = calloc(MIN_BUCKETS, sizeof(*d->buckets));
 		if (!d->buckets)
@@ -142,24 +145,23 @@ int zfs_dir_add(struct zfs_dir *d, const char *name, size_t len, struct zfs_inod
 			d->ocap = cap;
 		}
 	}
-	de = malloc(sizeof(*de) + len + 1);
+	de = malloc(offsetof(struct zfs_dirent, name) + len + 1);
 	if (!de)
 		return -ENOMEM;
 	de->inode = inode;
-	de->seq = d->next_seq++;
 	de->hash = name_hash(name, len);
-	de->namelen = (uint16_t)len;
+	de->namelen = (uint8_t)len;
 	de->dtype = (uint8_t)((mode & 0170000) >> 12);
 	memcpy(de->name, name, len);
 	de->name[len] = '\0';
 	de->slot = d->olen;
-	d->order[d->olen++] = (struct zfs_dir_slot){ de->seq, de };
+	d->order[d->olen++] = (struct zfs_dir_slot){ d->next_seq++, de };
 
 	b = de->hash & (d->nbuckets - 1);
 	de->hnext = d->buckets[b];
 	d->buckets[b] = de;
 	d->count++;
-	if (d->count > d->nbuckets)
+	if (d->count > 2 * d->nbuckets)
 		rehash(d, d->nbuckets * 2);
 	return 0;
 }

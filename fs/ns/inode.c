@@ -7,7 +7,8 @@
  * Inode numbers are handed out from a 64-bit counter and never reused in a
  * mount, so the kernel's node ids are our inode numbers and the generation
  * is always 0. The table maps numbers to inodes through 64 shards, each a
- * mutex and a chained hash that doubles as it fills:
+ * mutex and a chained hash that doubles when it holds twice as many inodes
+ * as buckets (4-8 bytes of bucket per inode):
  *
  *   shard[ino % 64] --lock--> buckets[(ino / 64) % n] -> inode -> inode
  *
@@ -163,7 +164,7 @@ struct zfs_inode *zfs_inode_new(struct zfs_fs *fs, mode_t mode, uid_t uid, gid_t
 	b = bucket_of(s, in->ino);
 	in->hnext = *b;
 	*b = in;
-	if (++s->count > s->nbuckets)
+	if (++s->count > 2 * s->nbuckets)
 		shard_grow(s);
 	pthread_mutex_unlock(&s->lock);
 	return in;

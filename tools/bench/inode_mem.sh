@@ -140,7 +140,7 @@ held() {
 # growth over its inodes (fixed costs such as the request threads' first buffers fall in
 # the first half), and the whole over all inodes beside it.
 one() {
-	local bin=$1 w=$2 r=$3 base h1 h2 i1 i2 per all
+	local bin=$1 w=$2 r=$3 base h1 h2 i1 i2 per all zmeta
 	mount_fs "$bin"
 	stat "$mnt" >/dev/null
 	sleep 0.2
@@ -153,11 +153,17 @@ one() {
 	i2=$(($(find "$mnt" -path "$mnt/.zpool" -prune -o -print | wc -l) - 1))
 	per=$(((h2 - h1) / (i2 - i1)))
 	all=$(((h2 - base) / i2))
-	printf '%-5s %-6s round %d: %6d inodes, held beyond the pool %9d (empty daemon %7d): %4d B/inode (second half), %4d B/inode (all)\n' \
-		"$bin" "$w" "$r" "$i2" "$h2" "$base" "$per" "$all"
+	# libzpool's own metadata in that: a 128-byte struct zspage per zspage, 10 bytes of
+	# handle slot and size per object (alloc/zs_internal.h); zsmalloc only
+	zmeta=$(python3 -c 'import json, sys
+z = json.load(open(sys.argv[1])).get("zsmalloc")
+print(z["zspages"] * 128 + z["obj_allocated"] * 10 if z else 0)' "$mnt/.zpool/stats.json")
+	printf '%-5s %-6s round %d: %6d inodes, held beyond the pool %9d (empty daemon %7d): %4d B/inode (second half), %4d B/inode (all), of which libzpool metadata %3d\n' \
+		"$bin" "$w" "$r" "$i2" "$h2" "$base" "$per" "$all" $((zmeta / i2))
 	printf 'imem\tper_inode\t%s-%s\t%d\t%d\tbytes\n' "$bin" "$w" "$r" "$per" >>"$res"
 	printf 'imem\tper_inode_all\t%s-%s\t%d\t%d\tbytes\n' "$bin" "$w" "$r" "$all" >>"$res"
 	printf 'imem\tbeyond_pool\t%s-%s\t%d\t%d\tbytes\n' "$bin" "$w" "$r" "$h2" >>"$res"
+	printf 'imem\tzpool_meta_per_inode\t%s-%s\t%d\t%d\tbytes\n' "$bin" "$w" "$r" $((zmeta / i2)) >>"$res"
 	printf 'imem\tempty_daemon\t%s-%s\t%d\t%d\tbytes\n' "$bin" "$w" "$r" "$base" >>"$res"
 	printf 'imem\tinodes\t%s-%s\t%d\t%d\tcount\n' "$bin" "$w" "$r" "$i2" >>"$res"
 	unmount
