@@ -44,6 +44,8 @@
 #include <linux/fuse.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,9 +73,58 @@ struct worker {
 	int fd;				/* clone of /dev/fuse, or -1 */
 };
 
+/*
+ * Capabilities libfuse 3.14 accepts in conn->want but never writes into its
+ * INIT reply (HANDLE_KILLPRIV, PARALLEL_DIROPS: its do_init() has no line
+ * for them; later versions do): ops.c's init handler names the ones it needs
+ * with zfs_loop_init_flags() and the reply is amended on its way out. The
+ * INIT reply is the session's first reply (the kernel sends nothing else
+ * before it has it), so it is recognised by being first, and checked.
+ */
+static _Atomic uint32_t init_flags;	/* FUSE_* bits of the kernel protocol */
+static atomic_bool init_replied;
+
+void zfs_loop_init_flags(uint32_t flags)
+{
+	atomic_fetch_or_explicit(&init_flags, flags, memory_order_relaxed);
+}
+
+static void amend_init(struct iovec *iov, int count)
+{
+	const struct fuse_out_header *out = iov[0].iov_base;
+	struct fuse_init_out *arg;
+	uint32_t flags = atomic_load_explicit(&init_flags, memory_order_relaxed);
+
+	if (!flags || count < 2 || iov[0].iov_len != sizeof(*out) || out->error ||
+	    iov[1].iov_len < offsetof(struct fuse_init_out, flags) + sizeof(arg->flags))
+		return;
+	arg = iov[1].iov_base;
+	if (arg->major == FUSE_KERNEL_VERSION)
+		arg->flags |= flags;
+}
+
+static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
+{
+	if (!atomic_load_explicit(&init_replied, memory_order_relaxed) &&
+	    !atomic_exchange_explicit(&init_replied, true, memory_order_relaxed))
+		amend_init(iov, count);
+	return zfs_req_io.writev(fd, iov, count, userdata);
+}
+
+static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
+{
+	return zfs_req_io.read(fd, buf, len, userdata);
+}
+
+/* requests.c's io (every request counted) with the INIT reply amended */
+static const struct fuse_custom_io loop_io = {
+	.writev = io_writev,
+	.read = io_read,
+};
+
 int zfs_loop_setup(struct fuse_session *se)
 {
-	int err = fuse_session_custom_io(se, &zfs_req_io, fuse_session_fd(se));
+	int err = fuse_session_custom_io(se, &loop_io, fuse_session_fd(se));
 
 	return err > 0 ? -err : err;
 }

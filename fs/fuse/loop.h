@@ -7,6 +7,7 @@
 #define ZPOOLFS_LOOP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct fuse_session;
 
@@ -17,6 +18,13 @@ struct fuse_session;
  * Return: 0 or -EINVAL/-ENOMEM (libfuse refused; nothing changed).
  */
 int zfs_loop_setup(struct fuse_session *se);
+
+/**
+ * zfs_loop_init_flags - add FUSE_* capability bits of the kernel protocol
+ * (<linux/fuse.h>) to the INIT reply, for those libfuse 3.14 cannot send.
+ * Call from the init handler, only with bits the kernel offered.
+ */
+void zfs_loop_init_flags(uint32_t flags);
 
 /**
  * zfs_loop_run - serve requests on @threads threads until the filesystem is

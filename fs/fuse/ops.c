@@ -3,9 +3,9 @@
  * ops.c - the fuse_lowlevel_ops table and the connection's capabilities.
  *
  * Design: the handlers live in ops_namei.c (names), ops_attr.c (attributes),
- * ops_file.c (open files), ops_copy.c (copy_file_range), ops_dir.c (listing)
- * and ops_xattr.c; this file
- * only wires them up and negotiates what the kernel does for us:
+ * ops_file.c (open files), ops_copy.c (copy_file_range), ops_dir.c (listing),
+ * ops_xattr.c and killpriv.c (privileges a write, truncate or chown drops);
+ * this file only wires them up and negotiates what the kernel does for us:
  *  - POSIX_ACL: the kernel enforces ACLs, we store them (implies
  *    default_permissions, which the mount asks for anyway);
  *  - DONT_MASK: the umask reaches us, because a default ACL replaces it;
@@ -20,14 +20,19 @@
  *  - entry, attribute and negative-entry timeouts (timeout=, default a
  *    day): every change of the tree comes through the kernel, which updates
  *    or invalidates what it cached itself (tmpfs has no timeouts at all);
- *  - not HANDLE_KILLPRIV: the kernel clears set-id bits on write, truncate
- *    and chown by sending us a mode change, exactly as tmpfs clears them;
+ *  - HANDLE_KILLPRIV (version 1, all libfuse 3.14 knows): we clear set-id
+ *    bits on chown, truncate and write ourselves (killpriv.c), so the kernel
+ *    no longer sends a GETATTR before each chown to compute the new mode;
+ *    libfuse 3.14 leaves it out of its INIT reply, loop.c adds it;
  *  - WRITEBACK_CACHE only with -o writeback_cache: with it a write lands in the
  *    page cache and fails (ENOSPC) only later at writeback (close, fsync),
  *    and st_blocks lags; by default every write reaching the daemon keeps
  *    tmpfs's answers exact.
  * No locks here.
  */
+#include <linux/fuse.h>
+
+#include "loop.h"
 #include "ops.h"
 
 static void zfs_op_init(void *userdata, struct fuse_conn_info *conn)
@@ -35,11 +40,14 @@ static void zfs_op_init(void *userdata, struct fuse_conn_info *conn)
 	const unsigned int want = FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK |
 				  FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_CACHE_SYMLINKS |
 				  FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_READDIRPLUS |
-				  FUSE_CAP_READDIRPLUS_AUTO;
+				  FUSE_CAP_READDIRPLUS_AUTO | FUSE_CAP_HANDLE_KILLPRIV;
 	struct zfs_fs *fs = userdata;
 
 	conn->want |= conn->capable & want;
-	conn->want &= ~(unsigned int)(FUSE_CAP_HANDLE_KILLPRIV | FUSE_CAP_WRITEBACK_CACHE);
+	conn->want &= ~(unsigned int)FUSE_CAP_WRITEBACK_CACHE;
+	/* libfuse 3.14 would not tell the kernel (loop.c) */
+	if (conn->capable & FUSE_CAP_HANDLE_KILLPRIV)
+		zfs_loop_init_flags(FUSE_HANDLE_KILLPRIV);
 	if (fs->opt.writeback)
 		conn->want |= conn->capable & FUSE_CAP_WRITEBACK_CACHE;
 	conn->time_gran = 1;

@@ -68,6 +68,23 @@ void zfs_drop_name(struct zfs_fs *fs, struct zfs_inode *in, const struct timespe
 void zfs_file_open_mode(struct zfs_fs *fs, struct zfs_inode *in, struct fuse_file_info *fi);
 void zfs_file_open_undo(struct zfs_inode *in, const struct fuse_file_info *fi);
 
+/* killpriv.c: privileges a write, truncate or chown takes away (HANDLE_KILLPRIV). */
+/* The set-id bits of @mode a write or chown clears: S_ISUID, S_ISGID with group-exec. */
+mode_t zfs_setid_to_kill(mode_t mode);
+/* Does the caller of @req hold CAP_FSETID? Unknown (the process is gone) counts as no. */
+bool zfs_caller_has_fsetid(fuse_req_t req);
+/*
+ * Has non-directory @in set-id bits to lose, or (@caps) a security.capability?
+ * Context: the inode's lock, read or write.
+ */
+bool zfs_has_priv(const struct zfs_inode *in, bool caps);
+/*
+ * Clear @in's set-id bits (@setid) and remove its security.capability (@caps);
+ * directories keep both. The caller sets ctime. Return: whether anything changed.
+ * Context: the inode's write lock.
+ */
+bool zfs_kill_priv(struct zfs_inode *in, bool setid, bool caps);
+
 /* ops_attr.c */
 bool zfs_atime_due(const struct zfs_fs *fs, const struct zfs_inode *in, const struct timespec *now);
 void zfs_touch_atime(const struct zfs_fs *fs, struct zfs_inode *in);

@@ -5,8 +5,9 @@
  *
  * Design: an inode's attributes live under its lock; setattr applies every
  * requested change under one write lock, so a stat never sees half of it.
- * The kernel checks who may change what (default_permissions) and clears
- * set-id bits itself (we do not take FUSE_CAP_HANDLE_KILLPRIV); here every
+ * The kernel checks who may change what (default_permissions); set-id bits
+ * are ours to clear on chown and truncate, and when the kernel sends a
+ * SETATTR with no attribute in it (HANDLE_KILLPRIV: killpriv.c); here every
  * change sets ctime and a size change sets mtime too, as on tmpfs. Truncating
  * to the size a file already has: ftruncate(2) (the request carries a file
  * handle) sets both times; truncate(2) sets them only if the file holds
@@ -82,6 +83,10 @@ void zfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_se
 {
 	struct zfs_fs *fs = req_fs(req);
 	struct zfs_inode *in = zfs_iget(fs, ino);
+	const int attrs = FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID |
+			  FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+			  FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME;
+	bool kill = false, killed = false;
 	struct timespec now;
 	struct stat st;
 	int err = 0;
@@ -93,6 +98,15 @@ void zfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_se
 	if (is_special(in)) {
 		err = -EPERM;
 		goto out;
+	}
+	/* Set-id bits to clear (killpriv.c); the /proc read stays outside the lock. */
+	if ((to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) && !(to_set & FUSE_SET_ATTR_MODE)) {
+		kill = true;
+	} else if ((to_set & FUSE_SET_ATTR_SIZE) || !(to_set & attrs)) {
+		zfs_rdlock(in);
+		kill = zfs_has_priv(in, false);
+		zfs_unlock(in);
+		kill = kill && !zfs_caller_has_fsetid(req);
 	}
 	zfs_now(&now);
 	zfs_wrlock(in);
@@ -119,6 +133,8 @@ same_size:
 		in->uid = attr->st_uid;
 	if (to_set & FUSE_SET_ATTR_GID)
 		in->gid = attr->st_gid;
+	if (kill)
+		killed = zfs_kill_priv(in, true, false);
 	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
 		in->atime = now;
 	else if (to_set & FUSE_SET_ATTR_ATIME)
@@ -129,7 +145,7 @@ same_size:
 		in->mtime = attr->st_mtim;
 	if (to_set & FUSE_SET_ATTR_CTIME)
 		in->ctime = attr->st_ctim;
-	else if (to_set & ~FUSE_SET_ATTR_SIZE)
+	else if ((to_set & ~FUSE_SET_ATTR_SIZE) || killed)
 		in->ctime = now;	/* chmod, chown, utimes: the kernel asked for ctime */
 out_unlock:
 	zfs_inode_stat(fs, in, &st);

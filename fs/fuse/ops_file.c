@@ -20,9 +20,10 @@
  * of a file that is open write-only elsewhere fails with ENODEV (FUSE cannot
  * map direct_io files shared, unless DIRECT_IO_ALLOW_MMAP, which libfuse
  * 3.14 cannot ask for). Files with set-id bits are opened through the page
- * cache, where the kernel clears the bits on a write; a direct write finds
- * bits set after the open (chmod meanwhile) and clears them as the kernel
- * would, unless the writer holds CAP_FSETID.
+ * cache, where the kernel asks us to clear the bits before a write (an empty
+ * SETATTR, see killpriv.c); a direct write finds bits set after the open
+ * (chmod meanwhile) and clears them itself, unless the writer holds
+ * CAP_FSETID, and removes security.capability, whoever writes.
  *
  * Files of the statistics directory get a snapshot per open (fh points to
  * it, statsdir.c) and direct_io, since their size is not known in advance.
@@ -34,21 +35,10 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <unistd.h>
 
 #include "ops.h"
 #include "replybuf.h"
-
-/* Set-id bits a write by an unprivileged writer clears: tmpfs's (the VFS's) rule. */
-static mode_t setid_to_kill(mode_t mode)
-{
-	mode_t kill = mode & S_ISUID;
-
-	if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
-		kill |= S_ISGID;
-	return kill;
-}
 
 void zfs_file_open_mode(struct zfs_fs *fs, struct zfs_inode *in, struct fuse_file_info *fi)
 {
@@ -59,7 +49,7 @@ void zfs_file_open_mode(struct zfs_fs *fs, struct zfs_inode *in, struct fuse_fil
 	direct = !fs->opt.writeback &&
 		 (in->file.direct_opens ||
 		  ((fi->flags & O_ACCMODE) == O_WRONLY && !in->file.cached_opens &&
-		   !setid_to_kill(in->mode)));
+		   !zfs_setid_to_kill(in->mode)));
 	if (direct)
 		in->file.direct_opens++;
 	else
@@ -80,47 +70,29 @@ void zfs_file_open_undo(struct zfs_inode *in, const struct fuse_file_info *fi)
 	zfs_unlock(in);
 }
 
-/* Does the writer of @req hold CAP_FSETID? Unknown counts as no. */
-static bool caller_has_fsetid(fuse_req_t req)
-{
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	unsigned long long caps = 0;
-	char path[64], line[256];
-	bool found = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)ctx->pid);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = sscanf(line, "CapEff: %llx", &caps) == 1;
-	fclose(f);
-	return found && (caps & (1ULL << 4));	/* CAP_FSETID */
-}
-
 /*
- * A direct write gets no set-id clearing from the kernel (it clears them on
- * its page-cache path only), so do it here; the kernel's cached attributes
- * are dropped (attributes only: no page to wait for) so stat sees it.
+ * A direct write gets nothing from the kernel (it clears set-id bits and
+ * security.capability on its page-cache path only), so do it here
+ * (killpriv.c); the kernel's cached attributes are dropped (attributes only:
+ * no page to wait for) so stat sees it.
  */
-static void kill_setid(fuse_req_t req, struct zfs_fs *fs, struct zfs_inode *in)
+static void kill_priv_on_write(fuse_req_t req, struct zfs_fs *fs, struct zfs_inode *in)
 {
-	mode_t kill;
+	bool setid, killed;
 
 	zfs_rdlock(in);
-	kill = setid_to_kill(in->mode);
+	setid = zfs_has_priv(in, false);
+	killed = zfs_has_priv(in, true);
 	zfs_unlock(in);
-	if (!kill || caller_has_fsetid(req))
+	if (!killed)
 		return;
+	setid = setid && !zfs_caller_has_fsetid(req);
 	zfs_wrlock(in);
-	kill = setid_to_kill(in->mode);
-	if (kill) {
-		in->mode &= ~kill;
+	killed = zfs_kill_priv(in, setid, true);
+	if (killed)
 		zfs_now(&in->ctime);
-	}
 	zfs_unlock(in);
-	if (kill && fs->se)
+	if (killed && fs->se)
 		fuse_lowlevel_notify_inval_inode(fs->se, in->ino, -1, 0);
 }
 
@@ -155,15 +127,25 @@ void zfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (fi->flags & O_TRUNC) {
 		struct timespec now;
+		bool setid, killed = false;
 
+		/* the kernel sends nothing for the set-id bits here (killpriv.c) */
+		zfs_rdlock(in);
+		setid = zfs_has_priv(in, false);
+		zfs_unlock(in);
+		setid = setid && !zfs_caller_has_fsetid(req);
 		zfs_now(&now);
 		zfs_wrlock(in);
 		err = zfs_data_truncate(fs, in, 0);
-		if (!err)
+		if (!err) {
 			in->mtime = in->ctime = now;
+			killed = zfs_kill_priv(in, setid, false);
+		}
 		zfs_unlock(in);
 		if (err)
 			goto out;
+		if (killed && fs->se)
+			fuse_lowlevel_notify_inval_inode(fs->se, in->ino, -1, 0);
 	}
 	zfs_file_open_mode(fs, in, fi);
 out:
@@ -262,7 +244,7 @@ void zfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, 
 		fuse_reply_write(req, 0);
 	} else {
 		if (fi->fh == ZFS_FH_DIRECT)
-			kill_setid(req, fs, in);
+			kill_priv_on_write(req, fs, in);
 		n = zfs_data_write(fs, in, buf, size, (uint64_t)off);
 		if (n < 0)
 			reply_err(req, (int)n);

@@ -484,6 +484,95 @@ def scripted(R):
     R.listdir("t/pub")
 
 
+# security.capability as setcap writes it: revision 2, cap_net_raw permitted and effective.
+CAPS = (0x02000001).to_bytes(4, "little") + (1 << 13).to_bytes(4, "little") + bytes(12)
+
+
+def killpriv_part(R):
+    """Set-id bits and security.capability after chown, write and truncate."""
+    p = R.p
+    N = R.as_nobody
+    R.mkdir("k", 0o777)
+    R.chmod("k", 0o777)
+    # chown by root: set-uid always goes, set-gid with group-exec; not on directories.
+    R.create("k/a", 0o755)
+    R.chmod("k/a", 0o6755)
+    R.chown("k/a", NOBODY, NOBODY)
+    R.chmod("k/a", 0o6755)
+    R.chown("k/a", -1, 0)
+    R.create("k/g", 0o755)
+    R.chmod("k/g", 0o2745)                          # set-gid without group-exec stays
+    R.chown("k/g", NOBODY, -1)
+    R.mkdir("k/d", 0o755)
+    R.chmod("k/d", 0o6775)
+    R.chown("k/d", NOBODY, NOBODY)
+    # by a non-root owner: chown to themselves, chgrp to their group, chown(-1, -1)
+    N("create own", lambda: os.close(os.open(p("k/n"), os.O_CREAT | os.O_WRONLY, 0o755)),
+      "k/n", paths=["k/n"])
+    for uid, gid in ((NOBODY, -1), (-1, NOBODY), (-1, -1)):
+        N("chmod own 6755", lambda: os.chmod(p("k/n"), 0o6755), "k/n", paths=["k/n"])
+        N("chown own", lambda u=uid, g=gid: os.chown(p("k/n"), u, g), "k/n", uid, gid,
+          paths=["k/n"])
+    # writes by a non-root owner: through the page cache (O_RDWR) and direct (O_WRONLY
+    # opened before the bits were set)
+    N("chmod own 6755", lambda: os.chmod(p("k/n"), 0o6755), "k/n", paths=["k/n"])
+    N("pwrite own suid", lambda: os.pwrite(os.open(p("k/n"), os.O_RDWR), b"abc", 0), "k/n",
+      paths=["k/n"])
+
+    def direct():
+        fd = os.open(p("k/n"), os.O_WRONLY)
+        os.fchmod(fd, 0o6755)
+        return os.pwrite(fd, b"defg", 1)
+    N("write after fchmod 6755", direct, "k/n", paths=["k/n"])
+    # truncates by the non-root owner: truncate, ftruncate, open(O_TRUNC)
+    for how in ("truncate", "ftruncate", "O_TRUNC"):
+        def trunc(how=how):
+            os.chmod(p("k/n"), 0o6755)
+            if how == "truncate":
+                os.truncate(p("k/n"), 2)
+            elif how == "ftruncate":
+                os.ftruncate(os.open(p("k/n"), os.O_WRONLY), 1)
+            else:
+                os.close(os.open(p("k/n"), os.O_WRONLY | os.O_TRUNC))
+        N("truncate own suid", trunc, "k/n", how, paths=["k/n"])
+    # root (CAP_FSETID) keeps the bits on write and truncate
+    R.chmod("k/n", 0o6755)
+    R.open("rw", "k/n", os.O_RDWR)
+    R.pwrite("rw", b"root", 0, "k/n")
+    R.ftruncate("rw", 2, "k/n")
+    R.close("rw")
+    R.truncate("k/n", 1)
+    R.open("tr", "k/n", os.O_WRONLY | os.O_TRUNC)
+    R.close("tr")
+    # security.capability goes on chown, truncate and any write (root's too)
+    R.create("k/c", 0o777)
+    R.chmod("k/c", 0o777)
+    R.setxattr("k/c", "security.capability", CAPS)
+    R.getxattr("k/c", "security.capability")
+    R.chown("k/c", NOBODY, NOBODY)
+    R.getxattr("k/c", "security.capability")
+    for how in ("nobody-direct", "root-direct", "root-cached", "truncate"):
+        R.setxattr("k/c", "security.capability", CAPS)
+        if how == "nobody-direct":
+            N("write capped", lambda: os.pwrite(os.open(p("k/c"), os.O_WRONLY), b"x", 0),
+              "k/c", paths=["k/c"])
+        elif how == "truncate":
+            R.truncate("k/c", 0)
+        else:
+            R.open("c", "k/c", os.O_WRONLY if how == "root-direct" else os.O_RDWR)
+            R.pwrite("c", b"yz", 0, "k/c")
+            R.close("c")
+        R.getxattr("k/c", "security.capability")
+    # a set-uid file with a capability written by root: the capability goes, the bit stays
+    R.chmod("k/c", 0o4755)
+    R.setxattr("k/c", "security.capability", CAPS)
+    R.open("c", "k/c", os.O_RDWR)
+    R.pwrite("c", b"w", 0, "k/c")
+    R.close("c")
+    R.getxattr("k/c", "security.capability")
+    R.listdir("k")
+
+
 def random_part(R, seed, steps):
     rng = random.Random(seed)
     dirs = ["q", "q/a", "q/b"]
@@ -551,6 +640,7 @@ def record(root, out, seed):
     os.umask(0o022)
     R = Recorder(root)
     scripted(R)
+    killpriv_part(R)
     random_part(R, seed, 400)
     with open(out, "w") as fh:
         json.dump(R.log, fh, indent=0)

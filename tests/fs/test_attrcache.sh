@@ -4,7 +4,7 @@
 # random sequence of namespace and attribute calls (create, write, read,
 # truncate, mkdir, hard links across directories, rename over files,
 # unlink and rmdir, unlink of open files, chmod, chown, utimensat,
-# setxattr, symlinks, fifos) what stat(2) and fstat(2) show through the
+# setxattr, symlinks, fifos, writes and truncates by uid 65534 of set-id files) what stat(2) and fstat(2) show through the
 # kernel's caches must equal what the daemon holds, read past those caches
 # from the synthetic trusted.zpool.inode attribute: inode, mode, link count,
 # owner, size, blocks and the three times, to the nanosecond. A name that was
@@ -81,7 +81,7 @@ def add(p, lst):
 for step in range(steps):
     op = rng.choice(["create", "create", "mkdir", "link", "rename", "rename_over", "unlink",
                      "unlink_open", "rmdir", "chmod", "chown", "utime", "truncate", "write",
-                     "read", "symlink", "fifo", "xattr", "close", "rename_dir"])
+                     "read", "symlink", "fifo", "xattr", "close", "rename_dir", "unpriv"])
     d = rng.choice(dirs)
     reg = regular()
     try:
@@ -166,6 +166,34 @@ for step in range(steps):
             add(p, files)
         elif op == "xattr" and reg:
             os.setxattr(rng.choice(reg), "user.k%d" % rng.randrange(3), os.urandom(8))
+        elif op == "unpriv" and reg:
+            # set-id bits the daemon clears (HANDLE_KILLPRIV) when uid 65534
+            # writes (page cache or direct), truncates or opens with O_TRUNC
+            p = rng.choice(reg)
+            os.chmod(p, rng.choice([0o6777, 0o4777, 0o2777, 0o2767]))
+            how, off = rng.randrange(4), rng.randrange(0, 30000)
+            pid = os.fork()
+            if pid == 0:
+                code = 1
+                try:
+                    os.setgroups([])
+                    os.setresgid(65534, 65534, 65534)
+                    os.setresuid(65534, 65534, 65534)
+                    if how == 0:
+                        os.pwrite(os.open(p, os.O_RDWR), b"x", off)
+                    elif how == 1:
+                        os.pwrite(os.open(p, os.O_WRONLY), b"y", off)
+                    elif how == 2:
+                        os.truncate(p, off)
+                    else:
+                        os.open(p, os.O_WRONLY | os.O_TRUNC)
+                    code = 0
+                except PermissionError:
+                    code = 0	# a directory on the way is closed to uid 65534
+                finally:
+                    os._exit(code)
+            if os.waitpid(pid, 0)[1]:
+                sys.exit("step %d (%s): the call as uid 65534 failed" % (step, op))
         elif op == "close" and fds:
             fd = rng.choice(list(fds))
             os.close(fd)
