@@ -11,7 +11,11 @@
  * step with system.posix_acl_access: an access ACL that says nothing beyond
  * the mode is not kept, as tmpfs drops it. Every change sets ctime.
  * user.zpool.stat is synthetic: on a regular file it reports the file's
- * storage (statsdir.c), is listed, and cannot be set or removed (EPERM).
+ * storage (statsdir.c) when asked for by name, and cannot be set or removed
+ * (EPERM). It is not listed: cp -a and rsync -X copy every listed name, so
+ * listing it cost each copied file two GETXATTRs and a failing SETXATTR here
+ * and left a stale copy of it on every file copied out to another
+ * filesystem (virtual attributes of CephFS are unlisted for the same reason).
  * trusted.zpool.inode is synthetic too, on every inode, for root: the
  * attributes the daemon holds, read past the kernel's caches (the test of
  * cached attributes compares them with stat); it is not listed and cannot
@@ -232,8 +236,6 @@ void zfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	for (x = in->xattrs; x; x = x->next)
 		if (privileged || !has_prefix(x->name, "trusted."))
 			need += strlen(x->name) + 1;
-	if (zfs_is_reg(in) && !is_special(in))
-		need += sizeof(ZFS_STATS_XATTR);
 	if (size == 0) {
 		fuse_reply_xattr(req, need);
 	} else if (size < need) {
@@ -246,10 +248,6 @@ void zfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 				memcpy(buf + pos, x->name, strlen(x->name) + 1);
 				pos += strlen(x->name) + 1;
 			}
-		}
-		if (zfs_is_reg(in) && !is_special(in)) {
-			memcpy(buf + pos, ZFS_STATS_XATTR, sizeof(ZFS_STATS_XATTR));
-			pos += sizeof(ZFS_STATS_XATTR);
 		}
 		fuse_reply_buf(req, buf, pos);
 		free(buf);
