@@ -487,7 +487,7 @@ unsigned int zfs_ptab_run(struct zfs_ptab *pt, uint64_t idx, uint64_t *found,
 	i = (unsigned int)(*found & (LEAF_SIZE - 1));
 	l = leaf_at(pt, *found);
 	*run = &l->e[i];
-	return (1U << l->shift) - i;
+	return l->cap - i;
 }
 
 unsigned int zfs_ptab_store_run(struct zfs_ptab *pt, uint64_t idx, const struct zfs_pte *e,
