@@ -11,6 +11,11 @@
 #             (LOOKUP, CREATE, RELEASE, UNLINK, FORGET, and FLUSH where the daemon asks for it)
 # tmpfs runs the same calls as the floor. Medians (min-max) in microseconds per call and
 # per caller; requests per call from the daemon's requests file.
+# Then, once per configuration (not timed, so load matters less), what one call costs in
+# events: system calls and context switches of the daemon per request and of the caller
+# per call, CPU migrations, from perf stat (getattr and create, one caller,
+# BENCH_RTT_COUNT=2000 calls; 0 skips it). A configuration "uring..." (-o uring) needs
+# the fuse module's enable_uring=Y (as root: echo Y > /sys/module/fuse/parameters/enable_uring).
 # Results: $BUILD/bench/rtt.tsv
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -97,6 +102,43 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	done
 done
 noise_report rtt "$res"
+
+# count LABEL TEST: perf stat of the daemon and of the caller over BENCH_RTT_COUNT calls
+NCOUNT=${BENCH_RTT_COUNT:-2000}
+EVENTS=raw_syscalls:sys_enter,context-switches,cpu-migrations
+count() {
+	local d=$work/perf-daemon c=$work/perf-caller ppid r0 r1 ev v
+	start "$1" "$2"
+	r0=$(total_requests)
+	perf stat -x, -e "$EVENTS" -p "$zpid" -o "$d" &
+	ppid=$!
+	sleep 0.5
+	perf stat -x, -e "$EVENTS" -o "$c" "$BENCH_DIR/rtt" "$2" "$mnt" "$NCOUNT" 1 >/dev/null
+	kill -INT "$ppid"
+	wait "$ppid" || true
+	r1=$(total_requests)
+	stop
+	for ev in raw_syscalls:sys_enter context-switches cpu-migrations; do
+		v=$(awk -F, -v e="$ev" '$3 == e { print $1 }' "$d")
+		printf 'rtt_count\tdaemon_%s_%s\t%s\t1\t%.2f\tper request\n' "$ev" "$2" "$1" \
+			"$(awk -v v="$v" -v a="$r0" -v b="$r1" 'BEGIN { print (b > a) ? v / (b - a) : 0 }')" \
+			>>"$res"
+		v=$(awk -F, -v e="$ev" '$3 == e { print $1 }' "$c")
+		printf 'rtt_count\tcaller_%s_%s\t%s\t1\t%.2f\tper call\n' "$ev" "$2" "$1" \
+			"$(awk -v v="$v" -v n="$NCOUNT" 'BEGIN { print v / n }')" >>"$res"
+	done
+}
+if [ "$NCOUNT" -gt 0 ] && command -v perf >/dev/null; then
+	echo
+	echo "== events: perf stat over $NCOUNT calls, one caller (daemon per request, caller per call)"
+	for l in $CONFIGS; do
+		count "$l" getattr
+		count "$l" create
+	done
+	awk -F'\t' '$1 == "rtt_count" {
+		k = $2; sub(/raw_syscalls:sys_enter/, "syscalls", k)
+		printf "%-18s %-32s %8s %s\n", $3, k, $5, $6 }' "$res"
+fi
 awk -F'\t' -v labels="$labels" '
 function median(key,   n, i, j, v, t) {
 	n = cnt[key]; if (!n) return -1

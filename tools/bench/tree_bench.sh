@@ -11,7 +11,9 @@
 #   BENCH_TREE_CP=drivers     the directory copied by the cp step (the first of
 #                             BENCH_TREE_DIRS when it is not among them)
 #   BENCH_TREE_PAR=fs         the subtree extracted by the parallel step
-#   BENCH_TREE_FS="tmpfs ext4 zpoolfs"   which filesystems
+#   BENCH_TREE_FS="tmpfs ext4 zpoolfs"   which filesystems; "zuring" is zpoolfs with
+#                             -o uring (requests over io_uring; the fuse module's
+#                             enable_uring must be Y), measured beside zpoolfs in one run
 #   BENCH_TREE_ZOPTS=...      extra zpoolfs -o options (lever trials)
 #   BENCH_TREE_BASE=PATH      another zpoolfs binary (an earlier build), measured as the
 #                             filesystem "zbase" when BENCH_TREE_FS names it: before and
@@ -199,10 +201,11 @@ mount_fs() {
 		mkfs.ext4 -q -O ^has_journal "/dev/$zdev"
 		mount "/dev/$zdev" "$mnt"
 		;;
-	zpoolfs | zbase)
-		bin=$BUILD/zpoolfs
+	zpoolfs | zbase | zuring)
+		bin=$BUILD/zpoolfs opts=size=8g${ZOPTS:+,$ZOPTS}
 		[ "$1" = zbase ] && bin=${BENCH_TREE_BASE:?BENCH_TREE_BASE names the zbase binary}
-		"$bin" "$mnt" -f -o size=8g${ZOPTS:+,$ZOPTS} >"$work/zpoolfs.log" 2>&1 &
+		[ "$1" = zuring ] && opts=$opts,uring
+		"$bin" "$mnt" -f -o "$opts" >"$work/zpoolfs.log" 2>&1 &
 		zpid=$!
 		for ((i = 0; i < 200; i++)); do
 			grep -q " $mnt fuse" /proc/mounts && return 0
@@ -233,7 +236,7 @@ memory() {
 		sync
 		awk '{ print $3 }' "/sys/block/$zdev/mm_stat"
 		;;
-	zpoolfs | zbase)
+	zpoolfs | zbase | zuring)
 		used=$(awk '{ print $3 }' "$mnt/.zpool/mm_stat")
 		rss=$(($(awk '/^VmRSS:/ { print $2 }' "/proc/$zpid/status") * 1024))
 		beyond=$((rss - used))
@@ -344,7 +347,7 @@ $1 == "tree" && $6 != "-" { key = $2 SUBSEP $3; cnt[key]++; val[key, cnt[key]] =
 END {
 	nfs = split(fslist, fss, " ")
 	nz = 0
-	for (i = 1; i <= nfs; i++) if (fss[i] == "zpoolfs" || fss[i] == "zbase") zs[++nz] = fss[i]
+	for (i = 1; i <= nfs; i++) if (fss[i] == "zpoolfs" || fss[i] == "zbase" || fss[i] == "zuring") zs[++nz] = fss[i]
 	printf "\n%-8s", "step (s)"
 	for (i = 1; i <= nfs; i++) printf " %20s", fss[i] " (min-max)"
 	for (i = 1; i <= nz; i++) printf " %12s %9s", zs[i] "/ext4", "req/file"
