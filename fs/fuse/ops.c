@@ -11,7 +11,9 @@
  *  - DONT_MASK: the umask reaches us, because a default ACL replaces it;
  *  - ATOMIC_O_TRUNC: O_TRUNC comes with open, one request instead of two;
  *  - CACHE_SYMLINKS, PARALLEL_DIROPS: symlinks never change, and lookups in
- *    one directory may run in parallel (we lock per directory);
+ *    one directory may run in parallel (we lock per directory); but libfuse
+ *    3.14 never passes PARALLEL_DIROPS on to the kernel (see loop.c), so the
+ *    kernel still serialises them: not measured, left as it was;
  *  - READDIRPLUS (AUTO: the kernel picks it when names will be looked up):
  *    a listing carries the attributes, no LOOKUP per name afterwards;
  *  - not NO_OPENDIR_SUPPORT: see ops_dir.c (the kernel would cache listings);
