@@ -20,9 +20,10 @@
  *   OPEN with O_TRUNC                      if the caller lacks CAP_FSETID
  *                                          (ATOMIC_O_TRUNC: the kernel's
  *                                          own setattr sends nothing)
- *   SETATTR with no attribute at all       if the caller lacks CAP_FSETID:
+ *   SETATTR with no attribute (but ctime)  if the caller lacks CAP_FSETID:
  *     the kernel's file_remove_privs() (write through the page cache,
  *     copy_file_range) after it stripped the kill bits, or chown(-1, -1)
+ *     (which carries ctime under the writeback cache)
  *   WRITE on a direct_io open              if the caller lacks CAP_FSETID
  *                                          (the kernel does nothing there)
  *

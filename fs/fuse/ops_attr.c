@@ -83,9 +83,10 @@ void zfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_se
 {
 	struct zfs_fs *fs = req_fs(req);
 	struct zfs_inode *in = zfs_iget(fs, ino);
+	/* all but ctime, which alone is chown(-1, -1) under the writeback cache */
 	const int attrs = FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID |
 			  FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
-			  FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME;
+			  FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW;
 	bool kill = false, killed = false;
 	struct timespec now;
 	struct stat st;
