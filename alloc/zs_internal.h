@@ -60,7 +60,10 @@ struct zs_list {
 /*
  * A zspage's metadata, outside the pool pages. The struct is never returned
  * to malloc while the pool lives (it goes to its class's cache), so that a
- * mapper holding a stale location may still touch ->mapcount safely.
+ * mapper holding a stale location may still touch ->mapcount safely. It is
+ * allocated for its class's pages_per_zspage page pointers only (48 bytes +
+ * 8 a page, in 64-byte units: 64 bytes for zspages of 1-2 pages, which are
+ * most of them, 128 up to 10), since a struct belongs to one class for life.
  */
 struct zspage {
 	struct zs_class *class;		/* immutable: structs are cached per class */
@@ -71,7 +74,8 @@ struct zspage {
 	unsigned char sg;		/* class->lock: seed group (ZS_SG_*) */
 	unsigned long huge_handle;	/* class->lock: huge zspages keep the handle here */
 	struct zs_list list;		/* class->lock: fullness list, or the struct cache */
-	char *pages[ZS_MAX_PAGES_PER_ZSPAGE]; /* class->lock to set; stable while live */
+	char *pages[];			/* class->pages_per_zspage of them; class->lock
+					 * to set; stable while live */
 };
 
 /*

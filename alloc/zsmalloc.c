@@ -293,6 +293,14 @@ void zs_obj_write(const struct zs_class *class, const struct zspage *zspage, uns
 
 /* ---- zspages (class->lock held) */
 
+/* The bytes of a struct zspage of @class: its page pointers only, in 64-byte units. */
+static size_t zspage_struct_size(const struct zs_class *class)
+{
+	size_t n = offsetof(struct zspage, pages) + sizeof(char *) * class->pages_per_zspage;
+
+	return (n + ZS_ZSPAGE_ALIGN - 1) & ~(size_t)(ZS_ZSPAGE_ALIGN - 1);
+}
+
 static struct zspage *zspage_struct_get(struct zs_class *class)
 {
 	struct zspage *zspage;
@@ -303,11 +311,10 @@ static struct zspage *zspage_struct_get(struct zs_class *class)
 		/* mapcount is left alone: a stale mapper may still be backing off. */
 		return zspage;
 	}
-	zspage = aligned_alloc(ZS_ZSPAGE_ALIGN, (sizeof(*zspage) + ZS_ZSPAGE_ALIGN - 1) &
-						       ~(size_t)(ZS_ZSPAGE_ALIGN - 1));
+	zspage = aligned_alloc(ZS_ZSPAGE_ALIGN, zspage_struct_size(class));
 	if (!zspage)
 		return NULL;
-	memset(zspage, 0, sizeof(*zspage));
+	memset(zspage, 0, zspage_struct_size(class));
 	/* The location encoding drops the top bits; refuse an address it cannot hold. */
 	if (zs_loc_zspage(zs_loc(zspage, 0)) != zspage) {
 		free(zspage);

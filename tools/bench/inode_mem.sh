@@ -22,6 +22,7 @@
 #                                   $BUILD/zpoolfs in the same run as "base"
 #   BENCH_IMEM_ZOPTS=...            extra -o options
 #   BENCH_IMEM_ENV="MALLOC_ARENA_MAX=1"   environment for the daemon (malloc trials)
+#   BENCH_IMEM_ZSPAGE=128           the base binary's struct zspage size, if fixed (older builds)
 #   BENCH_TREE_CACHE=/var/cache/zpoolfs/tree
 # Results: $BUILD/bench/imem.tsv (bytes per inode, and the parts: RSS, pool, empty daemon).
 set -euo pipefail
@@ -153,11 +154,17 @@ one() {
 	i2=$(($(find "$mnt" -path "$mnt/.zpool" -prune -o -print | wc -l) - 1))
 	per=$(((h2 - h1) / (i2 - i1)))
 	all=$(((h2 - base) / i2))
-	# libzpool's own metadata in that: a 128-byte struct zspage per zspage, 10 bytes of
-	# handle slot and size per object (alloc/zs_internal.h); zsmalloc only
+	# libzpool's own metadata in that: a struct zspage per zspage (64-byte units: 48 bytes
+	# + 8 a page; BENCH_IMEM_ZSPAGE=128 for builds before they were sized to their pages),
+	# 10 bytes of handle slot and size per object (alloc/zs_internal.h); zsmalloc only
 	zmeta=$(python3 -c 'import json, sys
 z = json.load(open(sys.argv[1])).get("zsmalloc")
-print(z["zspages"] * 128 + z["obj_allocated"] * 10 if z else 0)' "$mnt/.zpool/stats.json")
+fixed = int(sys.argv[2])
+def size(k):
+    return fixed if fixed else (48 + 8 * k + 63) // 64 * 64
+print(sum(c["pages_used"] // c["pages_per_zspage"] * size(c["pages_per_zspage"])
+          for c in z["classes"]) + z["obj_allocated"] * 10 if z else 0)' \
+		"$mnt/.zpool/stats.json" "$([ "$bin" = base ] && echo "${BENCH_IMEM_ZSPAGE:-0}" || echo 0)")
 	printf '%-5s %-6s round %d: %6d inodes, held beyond the pool %9d (empty daemon %7d): %4d B/inode (second half), %4d B/inode (all), of which libzpool metadata %3d\n' \
 		"$bin" "$w" "$r" "$i2" "$h2" "$base" "$per" "$all" $((zmeta / i2))
 	printf 'imem\tper_inode\t%s-%s\t%d\t%d\tbytes\n' "$bin" "$w" "$r" "$per" >>"$res"
