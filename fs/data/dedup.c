@@ -12,7 +12,11 @@
  * same object a COMP or HUGE entry would hold: no pool byte more, 40 bytes
  * of descriptor more). The index maps a hash of the piece's pages (XXH3-64
  * over the uncompressed pages in slot order, from Debian's libxxhash) to
- * the piece:
+ * the piece. The hash goes through libxxhash's x86 dispatcher, which picks
+ * the widest vector code the CPU runs (the plain entry points are built for
+ * SSE2): 3-5x faster a page on an AVX2 machine, the same hash values; it was
+ * nearly all of what dedup added to the instructions of a write
+ * (docs/BENCHMARKS.md).
  *
  *   hash --(low 12 bits)--> shard[4096]: slots[cap] (linear probing)
  *                                        { hash, piece } ... empty = NULL
@@ -45,6 +49,10 @@
 #include <string.h>
 #define XXH_STATIC_LINKING_ONLY	/* XXH3_state_t on the stack */
 #include <xxhash.h>
+#if defined(__x86_64__) || defined(__i386__)
+/* XXH3 calls go to libxxhash's run-time dispatch: AVX2 or AVX-512 where the CPU has them. */
+#include <xxh_x86dispatch.h>
+#endif
 
 #include "cluster.h"
 #include "dedup.h"
