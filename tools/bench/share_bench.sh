@@ -13,7 +13,10 @@
 # Then -o dedup, in the same round: the tree written in on a mount without dedup and on one
 # with it (write speed ratio; pool + index memory against the pool without dedup: the tree is
 # mostly distinct data), and a second time into another directory of the dedup mount (pool
-# after two copies / after one). Medians of the rounds' values and their ranges.
+# after two copies / after one); the plain and dedup writes alternate which goes first, and
+# the daemon's CPU time for each is reported beside the wall time; with BENCH_SHARE_CALLGRIND=1
+# also the daemon's instructions per page writing the first BENCH_SHARE_CG_MIB of the tree in,
+# without and with dedup. Medians of the rounds' values and their ranges.
 # Part 0 (before those): copy_file_range of one large file, BENCH_SHARE_CFR_MIB (default
 # "256 1024") MiB of compressible text written in once, then copied BENCH_SHARE_CFR_COPIES
 # (3) times in a row to new files with one os.copy_file_range each (cfr_copy.py): wall time of
@@ -197,14 +200,23 @@ write_in() { # DIR: cp the corpus files in; prints microseconds
 	echo $(( (e - s) / 1000 ))
 }
 counter() { sed -n "s/^[a-z]* $1: //p" "$zmnt/.zpool/pool"; }
-part dedup && for r in $(seq "$ROUNDS"); do
+# The plain write first in odd rounds, the dedup one first in even rounds, so that neither
+# always meets the machine in the same state; the daemon's CPU time for the write too.
+plain_round() {
 	mount_zpoolfs ""
 	tr '\n' '\0' <"$list" | xargs -0 cat >/dev/null
+	d0=$(daemon_ns)
 	t[plain_us,$r]=$(write_in "$zmnt/a")
+	t[plain_cpu,$r]=$(( ($(daemon_ns) - d0) / 1000 ))
 	t[plain_mem,$r]=$(mem_used)
 	unmount_zpoolfs
+}
+dedup_round() {
 	mount_zpoolfs dedup
+	tr '\n' '\0' <"$list" | xargs -0 cat >/dev/null
+	d0=$(daemon_ns)
 	t[dd1_us,$r]=$(write_in "$zmnt/a")
+	t[dd1_cpu,$r]=$(( ($(daemon_ns) - d0) / 1000 ))
 	t[dd1_mem,$r]=$(mem_used)
 	t[dd1_index,$r]=$(counter dedup_index_bytes)
 	t[dd1_entries,$r]=$(counter dedup_index_entries)
@@ -212,6 +224,16 @@ part dedup && for r in $(seq "$ROUNDS"); do
 	t[dd2_mem,$r]=$(mem_used)
 	t[deduped,$r]=$(counter pages_deduped)
 	unmount_zpoolfs
+}
+part dedup && for r in $(seq "$ROUNDS"); do
+	if [ $((r % 2)) = 1 ]; then
+		plain_round
+		dedup_round
+	else
+		dedup_round
+		plain_round
+	fi
+	t[dd_cpu,$r]=$(awk -v a="${t[dd1_cpu,$r]}" -v b="${t[plain_cpu,$r]}" 'BEGIN { printf "%.4f", a / b }')
 	t[dd_speed,$r]=$(awk -v a="${t[plain_us,$r]}" -v b="${t[dd1_us,$r]}" 'BEGIN { printf "%.4f", a / b }')
 	t[dd_cost,$r]=$(awk -v d="${t[dd1_mem,$r]}" -v i="${t[dd1_index,$r]}" -v p="${t[plain_mem,$r]}" \
 		'BEGIN { printf "%.5f", (d + i) / p }')
@@ -219,11 +241,40 @@ part dedup && for r in $(seq "$ROUNDS"); do
 		'BEGIN { printf "%.5f", a / b }')
 	t[index_per_page,$r]=$(awk -v i="${t[dd1_index,$r]}" -v b="$tree_bytes" \
 		'BEGIN { printf "%.2f", i / (b / 4096) }')
+	printf 'round %d: daemon CPU for the write: no dedup %.2f s, dedup %.2f s (%.3fx)\n' "$r" \
+		"$(awk -v u="${t[plain_cpu,$r]}" 'BEGIN { print u / 1e6 }')" \
+		"$(awk -v u="${t[dd1_cpu,$r]}" 'BEGIN { print u / 1e6 }')" "${t[dd_cpu,$r]}"
 	printf 'round %d: no dedup %.2f s %d B; dedup %.2f s %d B + index %d B (%d entries); second copy -> %d B, %d pages deduplicated\n' \
 		"$r" "$(awk -v u="${t[plain_us,$r]}" 'BEGIN { print u / 1e6 }')" "${t[plain_mem,$r]}" \
 		"$(awk -v u="${t[dd1_us,$r]}" 'BEGIN { print u / 1e6 }')" "${t[dd1_mem,$r]}" \
 		"${t[dd1_index,$r]}" "${t[dd1_entries,$r]}" "${t[dd2_mem,$r]}" "${t[deduped,$r]}"
 done
+
+# Instructions the daemon spends writing the first BENCH_SHARE_CG_MIB of the tree in, without
+# and with dedup (callgrind, instrumentation on only for the write).
+if part dedup && [ "$CALLGRIND" = 1 ] && command -v valgrind >/dev/null; then
+	tr '\n' '\0' <"$list" | xargs -0 stat -c '%s' 2>/dev/null | paste - "$list" |
+		awk -F '\t' -v max=$((CG_MIB * 1048576)) '{ if (tot + $1 > max) exit; tot += $1; print $2 }' \
+		>"$work/cg.list" || true
+	cg_bytes=$(tr '\n' '\0' <"$work/cg.list" | du -cb --files0-from=- | tail -n 1 | cut -f1)
+	for o in "" dedup; do
+		cgout=$work/callgrind.w${o:-plain}
+		WRAP="valgrind --tool=callgrind --instr-atstart=no --log-file=$work/valgrind.log --callgrind-out-file=$cgout"
+		mount_zpoolfs "$o"
+		WRAP=
+		mkdir "$zmnt/a"
+		callgrind_control -i on "$zpid" >/dev/null
+		tr '\n' '\0' <"$work/cg.list" | xargs -0 cp --parents -t "$zmnt/a"
+		callgrind_control -i off "$zpid" >/dev/null
+		unmount_zpoolfs
+		ir=$(callgrind_annotate "$cgout" 2>/dev/null | awk '/PROGRAM TOTALS/ && !n++ { gsub(",", "", $1); print $1 }')
+		printf 'write-in callgrind%s: %d bytes of the tree: %s instructions in the daemon, %.0f a page\n' \
+			"${o:+ -o $o}" "$cg_bytes" "$ir" "$(awk -v i="$ir" -v b="$cg_bytes" 'BEGIN { print i / (b / 4096) }')"
+		result "write_in_${o:-nodedup}_instructions_per_page" zpoolfs 0 \
+			"$(awk -v i="$ir" -v b="$cg_bytes" 'BEGIN { printf "%.0f", i / (b / 4096) }')" instructions
+		[ -z "${BENCH_SHARE_CG_KEEP:-}" ] || cp "$cgout" "$BENCH_SHARE_CG_KEEP.w${o:-plain}"
+	done
+fi
 
 echo
 printf '%-44s %14s %18s\n' "tree $((tree_bytes / 1048576)) MiB" median range
@@ -232,6 +283,8 @@ for row in "in write-in_time_us us" "cp cp_r_time_us us" "ratio cp_r_vs_write_in
 	"growth pool_growth_of_cp_r share" \
 	"plain_us write_in_nodedup_us us" "dd1_us write_in_dedup_us us" \
 	"dd_speed dedup_write_speed_vs_nodedup ratio" \
+	"plain_cpu write_in_nodedup_daemon_cpu_us us" "dd1_cpu write_in_dedup_daemon_cpu_us us" \
+	"dd_cpu dedup_daemon_cpu_vs_nodedup ratio" \
 	"plain_mem pool_nodedup bytes" "dd1_mem pool_dedup bytes" "dd1_index dedup_index bytes" \
 	"index_per_page dedup_index_per_page bytes" \
 	"dd_cost dedup_pool_plus_index_vs_nodedup ratio" \
