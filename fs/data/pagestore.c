@@ -96,6 +96,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cluster.h"
 #include "dedup.h"
@@ -205,10 +206,20 @@ bool zfs_same_filled(const void *page, unsigned long *val)
 	return true;
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
 /* Allocate @len pool bytes, within mem_limit. Return: 0, -ENOMEM, -ENOSPC. */
 int zfs_pool_alloc(struct zfs_fs *fs, size_t len, unsigned long *h)
 {
-	for (int tries = 0;; tries++) {
+	uint64_t until = 0;
+
+	for (;;) {
 		int err = zpool_malloc(fs->pool, len, 0, h);
 
 		if (err)
@@ -216,8 +227,17 @@ int zfs_pool_alloc(struct zfs_fs *fs, size_t len, unsigned long *h)
 		if (!fs->opt.mem_limit || zpool_get_total_size(fs->pool) <= fs->opt.mem_limit)
 			return 0;
 		zpool_free(fs->pool, *h);
-		/* writeback_at=: room is made in the backing file while it has some. */
-		if (tries >= 16 || !zfs_wbd_make_room(fs))
+		/*
+		 * writeback_at=: room is made in the backing file while it has
+		 * some; other writers may take it first, so keep asking for a
+		 * bounded time (a count of tries ran out in a millisecond while
+		 * the file's other requests held its lock).
+		 */
+		if (!until)
+			until = mono_ms() + ZFS_ROOM_WAIT_MS;
+		else if (mono_ms() >= until)
+			return -ENOSPC;
+		if (!zfs_wbd_make_room(fs))
 			return -ENOSPC;
 	}
 }
@@ -704,7 +724,10 @@ int zfs_page_rewrite(struct zfs_fs *fs, struct zfs_inode *in, uint64_t idx, size
 		memset(page + zfrom, 0, zto - zfrom);
 	if (len)
 		memcpy(page + dofs, data, len);
+	/* Room under mem_limit may have to come from this file (writeback.c). */
+	zfs_wb_hold(in);
 	err = zfs_page_encode(fs, page, &e);
+	zfs_wb_hold(NULL);
 	if (err)
 		return err;
 	err = zfs_page_publish(fs, in, idx, e, &old);

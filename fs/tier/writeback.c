@@ -61,9 +61,19 @@
  * the pass to end and tries again; when a pass moves nothing (the backing
  * file is full or nothing is left to move) it fails with ENOSPC, so a write
  * past mem_limit succeeds while the backing file has room and fails only
- * when both are full. The thread takes inode locks with trylock only, so an
+ * when both are full. The answer to the allocation is whether its pass
+ * could make room, not whether room is left when it looks: with several
+ * writers the room one pass makes is often taken by another before the
+ * asker allocates again (a check of the pool's size there failed writes
+ * with ENOSPC while the backing file had room). A pass that found the pool
+ * below the low mark already, or moved nothing because every file it
+ * wanted was locked by its writers (then after a pause of WBD_BUSY_NAP_US),
+ * sends the caller back to try again; the caller gives up after
+ * ZFS_ROOM_WAIT_MS. The thread takes inode locks with trylock only, so an
  * allocating writer holding its own file's write lock (a partial-page
- * rewrite) never deadlocks with it: that file is skipped this time.
+ * rewrite, which zfs_page_rewrite() marks with zfs_wb_hold()) never
+ * deadlocks with it: that file is skipped, and the writer, told so, writes
+ * its own file's pages back under the lock it holds (writeback_held()).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -86,10 +96,21 @@
 
 #define WBD_TICK_MS 200
 #define WBD_WAIT_MS 3000
+#define WBD_BUSY_NAP_US 1000		/* a make_room caller's pause when all was locked */
 #define WBD_HYSTERESIS 5		/* points of mem_limit below writeback_at */
 #define WBD_COMPACT_EVERY 2048		/* pages written back between compactions */
 
 enum wb_type { WB_IDLE, WB_HUGE, WB_HUGE_IDLE, WB_INCOMP, WB_ANY };
+
+/* How file_batch() takes the inode's lock. */
+enum wb_lock {
+	WB_LOCK_WAIT,		/* rdlock to read, wrlock to republish (echo > writeback) */
+	WB_LOCK_TRY,		/* the same with trylock, skipping a busy file (the thread) */
+	WB_LOCK_HELD,		/* the caller holds the wrlock (a writer making room) */
+};
+
+/* The file whose wrlock this thread holds while it may allocate (zfs_wb_hold()). */
+static __thread struct zfs_inode *held_file;
 
 struct zfs_wbd {
 	struct zfs_fs *fs;
@@ -103,6 +124,7 @@ struct zfs_wbd {
 	unsigned long passes;		/* lock: passes finished */
 	unsigned long last_moved;	/* lock: pages the last pass moved */
 	bool last_busy;			/* lock: it skipped a file in use */
+	bool last_stuck;		/* lock: it had to move pages and could not */
 };
 
 struct wb_item {
@@ -195,7 +217,8 @@ static bool piece_movable(struct zfs_fs *fs, struct zfs_inode *in, struct zfs_pi
  * (UINT64_MAX at the end), with *@err set when the pass must stop.
  */
 static uint64_t file_batch(struct zfs_fs *fs, struct zfs_inode *in, uint64_t from,
-			   enum wb_type t, bool trylock, char *bufs, unsigned long *moved, int *err)
+			   enum wb_type t, enum wb_lock lk, char *bufs, unsigned long *moved,
+			   int *err)
 {
 	struct wb_item it[BATCH];
 	struct zfs_pte e, old[BATCH];
@@ -203,9 +226,9 @@ static uint64_t file_batch(struct zfs_fs *fs, struct zfs_inode *in, uint64_t fro
 	uint64_t idx, next = UINT64_MAX;
 	size_t used = 0;
 
-	if (!trylock)
+	if (lk == WB_LOCK_WAIT)
 		zfs_rdlock(in);
-	else if (!zfs_tryrdlock(in))
+	else if (lk == WB_LOCK_TRY && !zfs_tryrdlock(in))
 		goto busy;	/* maybe the writer room is made for */
 	while (n < BATCH && used + PIECE_MAX <= BUF_BYTES &&
 	       zfs_ptab_next(&in->file.pt, from, &idx, &e)) {
@@ -244,7 +267,8 @@ static uint64_t file_batch(struct zfs_fs *fs, struct zfs_inode *in, uint64_t fro
 	}
 	if (n == BATCH || used + PIECE_MAX > BUF_BYTES)
 		next = from;
-	zfs_unlock(in);
+	if (lk != WB_LOCK_HELD)
+		zfs_unlock(in);
 
 	/* No lock: room in the backing file, and the bytes written there. */
 	for (done = 0; done < n; done++) {
@@ -264,9 +288,9 @@ static uint64_t file_batch(struct zfs_fs *fs, struct zfs_inode *in, uint64_t fro
 	}
 
 	/* Write lock: republish what did not change meanwhile. */
-	if (!trylock) {
+	if (lk == WB_LOCK_WAIT) {
 		zfs_wrlock(in);
-	} else if (!zfs_trywrlock(in)) {
+	} else if (lk == WB_LOCK_TRY && !zfs_trywrlock(in)) {
 		for (unsigned int i = 0; i < done; i++)
 			zfs_backing_free(fs->backing, it[i].off, it[i].len);
 		done = 0;
@@ -303,7 +327,8 @@ static uint64_t file_batch(struct zfs_fs *fs, struct zfs_inode *in, uint64_t fro
 		}
 		nold++;
 	}
-	zfs_unlock(in);
+	if (lk != WB_LOCK_HELD)
+		zfs_unlock(in);
 	for (unsigned int i = 0; i < nold; i++)
 		zfs_page_release(fs, &old[i]);
 	pages += nold;
@@ -345,7 +370,8 @@ static long writeback_pass(struct zfs_fs *fs, enum wb_type t, uint64_t target, b
 		while (zfs_is_reg(in) && in->special == ZFS_NORMAL && from != UINT64_MAX && !err) {
 			unsigned long before = moved;
 
-			from = file_batch(fs, in, from, t, automatic, bufs, &moved, &err);
+			from = file_batch(fs, in, from, t, automatic ? WB_LOCK_TRY : WB_LOCK_WAIT,
+					  bufs, &moved, &err);
 			if (!automatic)
 				continue;
 			if (err == -EBUSY) {
@@ -371,6 +397,38 @@ static long writeback_pass(struct zfs_fs *fs, enum wb_type t, uint64_t target, b
 	if (err < 0 && !moved)
 		return err;
 	return (long)moved;
+}
+
+/*
+ * The caller holds @in's wrlock and needs room: write @in's own pages back
+ * (the thread skips a locked file) until the pool is at most @target bytes.
+ * Return: pages moved, or a negative errno (the backing file is full).
+ */
+static long writeback_held(struct zfs_fs *fs, struct zfs_inode *in, uint64_t target)
+{
+	unsigned long moved = 0;
+	uint64_t from = 0;
+	char *bufs = malloc(BUF_BYTES);
+	int err = 0;
+
+	if (!bufs)
+		return -ENOMEM;
+	while (from != UINT64_MAX && !err && zpool_get_total_size(fs->pool) > target)
+		from = file_batch(fs, in, from, WB_ANY, WB_LOCK_HELD, bufs, &moved, &err);
+	free(bufs);
+	if (moved) {
+		zfs_compact_now(fs);
+		zfs_note_pool_size(fs);
+		zfs_count_add(&fs->counters, auto_writebacks, 1);
+	}
+	if (err < 0 && !moved)
+		return err;
+	return (long)moved;
+}
+
+void zfs_wb_hold(struct zfs_inode *in)
+{
+	held_file = in;
 }
 
 int zfs_writeback_cmd(struct zfs_fs *fs, const char *text)
@@ -443,7 +501,7 @@ static void *wbd_main(void *arg)
 	while (!w->stop) {
 		unsigned long moved = 0;
 		struct timespec until;
-		bool busy = false;
+		bool busy = false, tried = false;
 		long r;
 
 		if (!w->asked && zpool_get_total_size(fs->pool) <= high) {
@@ -464,6 +522,7 @@ static void *wbd_main(void *arg)
 		if (r > 0)
 			moved += (unsigned long)r;
 		if (zpool_get_total_size(fs->pool) > low) {
+			tried = true;
 			r = writeback_pass(fs, WB_ANY, low, &busy);
 			if (r > 0)
 				moved += (unsigned long)r;
@@ -474,6 +533,8 @@ static void *wbd_main(void *arg)
 		w->running = false;
 		w->last_moved = moved;
 		w->last_busy = busy;
+		/* Not stuck when the pool was below the low mark already: others made room. */
+		w->last_stuck = tried && !moved && !busy;
 		pthread_cond_broadcast(&w->done);
 		if (!moved && !busy && !w->asked) {
 			/* Nothing to move: wait for a tick before trying again. */
@@ -491,7 +552,7 @@ bool zfs_wbd_make_room(struct zfs_fs *fs)
 	struct zfs_wbd *w = fs->wbd;
 	struct timespec until;
 	unsigned long target;
-	bool moved;
+	bool room, busy;
 	int rc = 0;
 
 	if (!w)
@@ -506,12 +567,34 @@ bool zfs_wbd_make_room(struct zfs_fs *fs)
 	pthread_cond_signal(&w->kick);
 	while (!w->stop && w->passes < target && rc == 0)
 		rc = pthread_cond_timedwait(&w->done, &w->lock, &until);
-	moved = w->passes >= target && (w->last_moved > 0 || w->last_busy);
+	/*
+	 * Room may be taken by other allocators before this one tries again:
+	 * the answer is whether the pass could make room, not whether there
+	 * is some now.
+	 */
+	room = w->passes >= target && !w->last_stuck;
+	busy = room && !w->last_moved && w->last_busy;
 	pthread_mutex_unlock(&w->lock);
-	/* Another waiter's pass may have made the room already. */
-	if (!moved && zpool_get_total_size(fs->pool) < fs->opt.mem_limit)
-		moved = true;
-	return moved;
+	if ((!room || busy) && held_file && fs->backing) {
+		/* Maybe the file it skipped is ours: move its pages ourselves. */
+		unsigned int at = fs->opt.writeback_at;
+		long r = writeback_held(fs, held_file,
+					mark_bytes(fs, at > WBD_HYSTERESIS ? at - WBD_HYSTERESIS : 1));
+
+		if (r > 0)
+			return true;
+		if (r < 0)
+			return zpool_get_total_size(fs->pool) < fs->opt.mem_limit;
+	}
+	if (!room)
+		return zpool_get_total_size(fs->pool) < fs->opt.mem_limit;
+	/*
+	 * Every file with something to move was locked (other requests writing
+	 * the same file): give them a moment before the caller asks again.
+	 */
+	if (busy)
+		nanosleep(&(struct timespec){ .tv_nsec = WBD_BUSY_NAP_US * 1000L }, NULL);
+	return true;
 }
 
 int zfs_wbd_start(struct zfs_fs *fs)

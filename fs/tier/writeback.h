@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 struct zfs_fs;
+struct zfs_inode;
 struct zfs_pte;
 
 /**
@@ -31,11 +32,22 @@ int zfs_wbd_start(struct zfs_fs *fs);
 void zfs_wbd_stop(struct zfs_fs *fs);
 
 /**
+ * zfs_wb_hold - this thread holds @in's wrlock and may allocate (NULL: no
+ * longer): zfs_wbd_make_room() then writes @in's own pages back when the
+ * thread had to skip it. Context: the caller of zfs_wrlock(@in).
+ */
+void zfs_wb_hold(struct zfs_inode *in);
+
+/* How long an allocation keeps asking zfs_wbd_make_room() for room. */
+#define ZFS_ROOM_WAIT_MS 5000
+
+/**
  * zfs_wbd_make_room - the pool is at mem_limit: have the thread write pages
  * back now and wait (bounded) for that pass.
- * Return: true if it moved pages, or the pool is below mem_limit now (try
- * the allocation again); false if it could not (no thread, backing file
- * full, nothing to move, timeout).
+ * Return: true if it moved pages, the pool is below mem_limit now, or all
+ * it could move was locked (after a short pause): try the allocation again;
+ * false if it could not (no thread, backing file full, nothing to move,
+ * timeout).
  * Context: any; takes no inode lock itself (the thread uses trylock).
  */
 bool zfs_wbd_make_room(struct zfs_fs *fs);
