@@ -63,6 +63,7 @@
 #include "cluster.h"
 #include "dedup.h"
 #include "pagestore.h"
+#include "writeback.h"
 #include "zpool.h"
 
 #define PAGE ZFS_PAGE_SIZE
@@ -421,10 +422,13 @@ static void split_piece(struct zfs_fs *fs, struct zfs_inode *in, uint64_t first,
 void zfs_cluster_tidy(struct zfs_fs *fs, struct zfs_inode *in, uint64_t idx)
 {
 	uint64_t first = idx & ~(uint64_t)(fs->cluster_pages - 1);
+	struct zfs_inode *held;
 	char *page;
 
 	if (fs->cluster_pages < 2)
 		return;
+	/* Pages stored singly under mem_limit may need room from this file. */
+	held = zfs_wb_hold(in);
 	for (uint64_t i = first; i < first + fs->cluster_pages; i++) {
 		struct zfs_pte e = zfs_ptab_lookup(&in->file.pt, i);
 		struct zfs_piece *p = (struct zfs_piece *)e.val;
@@ -437,9 +441,10 @@ void zfs_cluster_tidy(struct zfs_fs *fs, struct zfs_inode *in, uint64_t idx)
 			continue;
 		page = zfs_thread_scratch();
 		if (!page)
-			return;
+			break;
 		split_piece(fs, in, first, p, page);
 	}
+	zfs_wb_hold(held);
 }
 
 unsigned int zfs_piece_replace(struct zfs_fs *fs, struct zfs_inode *in, uint64_t first,

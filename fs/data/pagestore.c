@@ -711,6 +711,7 @@ int zfs_page_rewrite(struct zfs_fs *fs, struct zfs_inode *in, uint64_t idx, size
 {
 	struct zfs_pte cur = zfs_ptab_lookup(&in->file.pt, idx), e, old;
 	char *page = zfs_thread_scratch();
+	struct zfs_inode *held;
 	int err;
 
 	if (zfs_pte_is_hole(&cur) && !data)
@@ -725,9 +726,9 @@ int zfs_page_rewrite(struct zfs_fs *fs, struct zfs_inode *in, uint64_t idx, size
 	if (len)
 		memcpy(page + dofs, data, len);
 	/* Room under mem_limit may have to come from this file (writeback.c). */
-	zfs_wb_hold(in);
+	held = zfs_wb_hold(in);
 	err = zfs_page_encode(fs, page, &e);
-	zfs_wb_hold(NULL);
+	zfs_wb_hold(held);
 	if (err)
 		return err;
 	err = zfs_page_publish(fs, in, idx, e, &old);

@@ -426,9 +426,12 @@ static long writeback_held(struct zfs_fs *fs, struct zfs_inode *in, uint64_t tar
 	return (long)moved;
 }
 
-void zfs_wb_hold(struct zfs_inode *in)
+struct zfs_inode *zfs_wb_hold(struct zfs_inode *in)
 {
+	struct zfs_inode *prev = held_file;
+
 	held_file = in;
+	return prev;
 }
 
 int zfs_writeback_cmd(struct zfs_fs *fs, const char *text)

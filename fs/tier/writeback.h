@@ -35,8 +35,9 @@ void zfs_wbd_stop(struct zfs_fs *fs);
  * zfs_wb_hold - this thread holds @in's wrlock and may allocate (NULL: no
  * longer): zfs_wbd_make_room() then writes @in's own pages back when the
  * thread had to skip it. Context: the caller of zfs_wrlock(@in).
+ * Return: the file held before, to be given back to zfs_wb_hold() after.
  */
-void zfs_wb_hold(struct zfs_inode *in);
+struct zfs_inode *zfs_wb_hold(struct zfs_inode *in);
 
 /* How long an allocation keeps asking zfs_wbd_make_room() for room. */
 #define ZFS_ROOM_WAIT_MS 5000
