@@ -72,6 +72,7 @@
 
 #include "cluster.h"
 #include "pagestore.h"
+#include "writeback.h"
 #include "share.h"
 
 #define PAGE ZFS_PAGE_SIZE
@@ -151,6 +152,7 @@ static int adopt_page(struct zfs_fs *fs, struct zfs_inode *src, uint64_t idx, st
 static int share_entry(struct zfs_fs *fs, struct zfs_inode *src, uint64_t idx,
 		       struct zfs_pte e, struct zfs_pte *out, bool *shared)
 {
+	struct zfs_inode *held;
 	char *page;
 	int err;
 
@@ -184,7 +186,11 @@ static int share_entry(struct zfs_fs *fs, struct zfs_inode *src, uint64_t idx,
 	err = zfs_page_decode(fs, &e, page);
 	if (err)
 		return err;
-	return zfs_page_encode(fs, page, out);
+	/* Under both files' write locks: room under mem_limit may come from @src. */
+	held = zfs_wb_hold(src);
+	err = zfs_page_encode(fs, page, out);
+	zfs_wb_hold(held);
+	return err;
 }
 
 static void lock_pair(struct zfs_inode *a, struct zfs_inode *b)

@@ -586,8 +586,12 @@ bool zfs_wbd_make_room(struct zfs_fs *fs)
 
 		if (r > 0)
 			return true;
-		if (r < 0)
-			return zpool_get_total_size(fs->pool) < fs->opt.mem_limit;
+		/*
+		 * Nothing of ours to move: the file the thread skipped was ours,
+		 * and waiting cannot help while we hold it (a nap-and-retry here
+		 * spun for ZFS_ROOM_WAIT_MS on every such allocation).
+		 */
+		return zpool_get_total_size(fs->pool) < fs->opt.mem_limit;
 	}
 	if (!room)
 		return zpool_get_total_size(fs->pool) < fs->opt.mem_limit;

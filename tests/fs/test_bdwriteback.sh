@@ -217,6 +217,34 @@ PY
 	stats_umount
 done
 
+# ---- writeback_at and clusters made half stale: each 8 KiB rewrite of a
+# 16 KiB cluster's first half leaves its piece half live, and the write
+# stores the other half singly under the file's write lock (cluster.c), which
+# needs room at mem_limit: it must come from the file's own pages
+stats_mount -o "backing=$B,cluster=16k,mem_limit=4m,writeback_at=90"
+python3 - "$MNT/half" "$WORK/half" <<'PY' || fail "rewriting halves of clusters past mem_limit"
+import os, random, sys
+r = random.Random(5)
+w = [("%x" % r.getrandbits(20)).encode() for _ in range(500)]
+data = bytearray(b" ".join(r.choice(w) for _ in range(16 << 18))[:16 << 20])
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+for i in range(0, len(data), 1 << 20):
+    if os.pwrite(fd, bytes(data[i:i + (1 << 20)]), i) != 1 << 20:
+        sys.exit("short write at MiB %d" % (i >> 20))
+for c in range(0, len(data), 16384):
+    blk = os.urandom(8192)
+    if os.pwrite(fd, blk, c) != 8192:
+        sys.exit("short rewrite at %d" % c)
+    data[c:c + 8192] = blk
+os.close(fd)
+open(sys.argv[2], "wb").write(data)
+PY
+echo "halves rewritten: $(J .counters.clusters_split) clusters split, $(J .counters.pages_backed) pages backed"
+assert_eq "$(J .counters.clusters_split)" 1024 "clusters split (every one had half of it rewritten)"
+assert_eq "$(J .counters.failed_writes)" 0 "failed writes"
+same "$MNT/half" "$WORK/half"
+stats_umount
+
 # ---- writeback_at with clusters: pieces (pages compressed together) are
 # written back whole, compressed, and read back
 stats_mount -o "backing=$B,cluster=16k,mem_limit=8m,writeback_at=90"
