@@ -73,7 +73,9 @@
  * allocating writer holding its own file's write lock (a partial-page
  * rewrite, which zfs_page_rewrite() marks with zfs_wb_hold()) never
  * deadlocks with it: that file is skipped, and the writer, told so, writes
- * its own file's pages back under the lock it holds (writeback_held()).
+ * its own file's pages back under the lock it holds (writeback_held()); if
+ * they cannot make room either, it fails with ENOSPC at once (waiting could
+ * not help while it holds the file).
  */
 #include <errno.h>
 #include <pthread.h>
