@@ -73,9 +73,9 @@
  * allocating writer holding its own file's write lock (a partial-page
  * rewrite, which zfs_page_rewrite() marks with zfs_wb_hold()) never
  * deadlocks with it: that file is skipped, and the writer, told so, writes
- * its own file's pages back under the lock it holds (writeback_held()); if
- * they cannot make room either, it fails with ENOSPC at once (waiting could
- * not help while it holds the file).
+ * its own file's pages back under the lock it holds (writeback_pass() on
+ * that file alone); if they cannot make room either, it fails with ENOSPC
+ * at once (waiting could not help while it holds the file).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -350,20 +350,26 @@ busy:
 
 /*
  * Write back the entries of type @t, until the pool is at most @target bytes
- * (0: all of them). Return: pages moved, or a negative errno if none.
+ * (0: all of them), from every file, or only from @held when the caller holds
+ * that file's wrlock (a writer making room: the thread skips a locked file).
+ * Return: pages moved, or a negative errno if none.
  */
-static long writeback_pass(struct zfs_fs *fs, enum wb_type t, uint64_t target, bool *busy)
+static long writeback_pass(struct zfs_fs *fs, enum wb_type t, uint64_t target, bool *busy,
+			   struct zfs_inode *held)
 {
 	bool automatic = target != 0;
+	enum wb_lock lk = held ? WB_LOCK_HELD : automatic ? WB_LOCK_TRY : WB_LOCK_WAIT;
 	unsigned long since_compact = 0;
-	uint64_t last = atomic_load(&fs->next_ino);
+	uint64_t first = 1, last = atomic_load(&fs->next_ino);
 	unsigned long moved = 0;
 	char *bufs = malloc(BUF_BYTES);
 	int err = 0;
 
 	if (!bufs)
 		return -ENOMEM;
-	for (uint64_t ino = 1; ino <= last && !err; ino++) {
+	if (held)
+		first = last = held->ino;
+	for (uint64_t ino = first; ino <= last && !err; ino++) {
 		struct zfs_inode *in = zfs_iget(fs, ino);
 		uint64_t from = 0;
 
@@ -372,8 +378,7 @@ static long writeback_pass(struct zfs_fs *fs, enum wb_type t, uint64_t target, b
 		while (zfs_is_reg(in) && in->special == ZFS_NORMAL && from != UINT64_MAX && !err) {
 			unsigned long before = moved;
 
-			from = file_batch(fs, in, from, t, automatic ? WB_LOCK_TRY : WB_LOCK_WAIT,
-					  bufs, &moved, &err);
+			from = file_batch(fs, in, from, t, lk, bufs, &moved, &err);
 			if (!automatic)
 				continue;
 			if (err == -EBUSY) {
@@ -396,33 +401,6 @@ static long writeback_pass(struct zfs_fs *fs, enum wb_type t, uint64_t target, b
 	free(bufs);
 	if (moved)
 		zfs_note_pool_size(fs);
-	if (err < 0 && !moved)
-		return err;
-	return (long)moved;
-}
-
-/*
- * The caller holds @in's wrlock and needs room: write @in's own pages back
- * (the thread skips a locked file) until the pool is at most @target bytes.
- * Return: pages moved, or a negative errno (the backing file is full).
- */
-static long writeback_held(struct zfs_fs *fs, struct zfs_inode *in, uint64_t target)
-{
-	unsigned long moved = 0;
-	uint64_t from = 0;
-	char *bufs = malloc(BUF_BYTES);
-	int err = 0;
-
-	if (!bufs)
-		return -ENOMEM;
-	while (from != UINT64_MAX && !err && zpool_get_total_size(fs->pool) > target)
-		from = file_batch(fs, in, from, WB_ANY, WB_LOCK_HELD, bufs, &moved, &err);
-	free(bufs);
-	if (moved) {
-		zfs_compact_now(fs);
-		zfs_note_pool_size(fs);
-		zfs_count_add(&fs->counters, auto_writebacks, 1);
-	}
 	if (err < 0 && !moved)
 		return err;
 	return (long)moved;
@@ -452,7 +430,7 @@ int zfs_writeback_cmd(struct zfs_fs *fs, const char *text)
 		if (!fs->backing)
 			return -ENODEV;
 		zfs_count_add(&fs->counters, writebacks, 1);
-		r = writeback_pass(fs, (enum wb_type)i, 0, NULL);
+		r = writeback_pass(fs, (enum wb_type)i, 0, NULL, NULL);
 		return r < 0 ? (int)r : 0;
 	}
 	return -EINVAL;
@@ -494,13 +472,20 @@ static uint64_t mark_bytes(const struct zfs_fs *fs, unsigned int pct)
 	return fs->opt.mem_limit / 100 * pct;
 }
 
+/* Where a pass stops: WBD_HYSTERESIS points below writeback_at. */
+static uint64_t low_mark(const struct zfs_fs *fs)
+{
+	unsigned int at = fs->opt.writeback_at;
+
+	return mark_bytes(fs, at > WBD_HYSTERESIS ? at - WBD_HYSTERESIS : 1);
+}
+
 static void *wbd_main(void *arg)
 {
 	struct zfs_wbd *w = arg;
 	struct zfs_fs *fs = w->fs;
 	unsigned int at = fs->opt.writeback_at;
-	uint64_t high = mark_bytes(fs, at);
-	uint64_t low = mark_bytes(fs, at > WBD_HYSTERESIS ? at - WBD_HYSTERESIS : 1);
+	uint64_t high = mark_bytes(fs, at), low = low_mark(fs);
 
 	pthread_mutex_lock(&w->lock);
 	while (!w->stop) {
@@ -523,12 +508,12 @@ static void *wbd_main(void *arg)
 		w->running = true;
 		pthread_mutex_unlock(&w->lock);
 		/* Idle pages first, then whatever is stored singly. */
-		r = writeback_pass(fs, WB_IDLE, low, &busy);
+		r = writeback_pass(fs, WB_IDLE, low, &busy, NULL);
 		if (r > 0)
 			moved += (unsigned long)r;
 		if (zpool_get_total_size(fs->pool) > low) {
 			tried = true;
-			r = writeback_pass(fs, WB_ANY, low, &busy);
+			r = writeback_pass(fs, WB_ANY, low, &busy, NULL);
 			if (r > 0)
 				moved += (unsigned long)r;
 		}
@@ -580,14 +565,14 @@ bool zfs_wbd_make_room(struct zfs_fs *fs)
 	room = w->passes >= target && !w->last_stuck;
 	busy = room && !w->last_moved && w->last_busy;
 	pthread_mutex_unlock(&w->lock);
-	if ((!room || busy) && held_file && fs->backing) {
+	if ((!room || busy) && held_file) {
 		/* Maybe the file it skipped is ours: move its pages ourselves. */
-		unsigned int at = fs->opt.writeback_at;
-		long r = writeback_held(fs, held_file,
-					mark_bytes(fs, at > WBD_HYSTERESIS ? at - WBD_HYSTERESIS : 1));
+		bool skipped = false;
 
-		if (r > 0)
+		if (writeback_pass(fs, WB_ANY, low_mark(fs), &skipped, held_file) > 0) {
+			zfs_count_add(&fs->counters, auto_writebacks, 1);
 			return true;
+		}
 		/*
 		 * Nothing of ours to move: the file the thread skipped was ours,
 		 * and waiting cannot help while we hold it (a nap-and-retry here
