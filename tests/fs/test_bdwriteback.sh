@@ -222,11 +222,9 @@ done
 # stores the other half singly under the file's write lock (cluster.c), which
 # needs room at mem_limit: it must come from the file's own pages
 stats_mount -o "backing=$B,cluster=16k,mem_limit=4m,writeback_at=90"
-python3 - "$MNT/half" "$WORK/half" <<'PY' || fail "rewriting halves of clusters past mem_limit"
-import os, random, sys
-r = random.Random(5)
-w = [("%x" % r.getrandbits(20)).encode() for _ in range(500)]
-data = bytearray(b" ".join(r.choice(w) for _ in range(16 << 18))[:16 << 20])
+python3 - "$MNT/half" "$WORK/half" "$WORK/big" <<'PY' || fail "rewriting halves of clusters past mem_limit"
+import os, sys
+data = bytearray(open(sys.argv[3], "rb").read(16 << 20))	# the compressible text above
 fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
 for i in range(0, len(data), 1 << 20):
     if os.pwrite(fd, bytes(data[i:i + (1 << 20)]), i) != 1 << 20:
