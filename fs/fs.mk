@@ -45,7 +45,7 @@ FS_TESTS += tests/fs/test_share.sh tests/fs/test_dedup.sh
 # an ordinary user (uid 65534) mounting through fusermount3
 FS_TESTS += tests/fs/test_user.sh
 # -o uring: requests through io_uring, and the fallback with enable_uring=N (fs/fuse/uring.c)
-FS_TESTS += tests/fs/test_uring.sh
+FS_TESTS += tests/fs/test_uring.sh tests/fs/test_loop.sh
 
 # The statistics files' tests (tests/fs/test_stats*.sh) are listed here:
 FS_TESTS += $(sort $(wildcard tests/fs/test_stats*.sh))

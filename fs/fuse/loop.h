@@ -29,10 +29,13 @@ void zfs_loop_init_flags(uint32_t flags);
 /**
  * zfs_loop_run - serve requests on @threads threads until the filesystem is
  * unmounted or a signal ends the session. With @clone_fd each thread reads
- * from its own clone of /dev/fuse.
+ * from its own clone of /dev/fuse. Without it and with @spin_us > 0, one
+ * thread at a time reads and keeps polling for @spin_us after each request
+ * (the spinning leader, loop.c).
  * Return: 0 after an unmount or a signal, or a negative errno (a thread
  * could not start: none is left running; /dev/fuse failed).
  */
-int zfs_loop_run(struct fuse_session *se, unsigned int threads, bool clone_fd);
+int zfs_loop_run(struct fuse_session *se, unsigned int threads, bool clone_fd,
+		 unsigned int spin_us);
 
 #endif

@@ -321,7 +321,7 @@ int main(int argc, char *argv[])
 		zfs_uring_setup(se, opt.uring_depth);
 	/* As many reply buffers as threads can read at once: none is made twice. */
 	zfs_replybuf_init(threads + zfs_uring_threads());
-	ret = zfs_loop_run(se, threads, co.clone_fd) ? 1 : 0;
+	ret = zfs_loop_run(se, threads, co.clone_fd, opt.spin_us) ? 1 : 0;
 	zfs_uring_stop();
 	zfs_wbd_stop(fs);
 	zfs_autocompact_stop(fs);

@@ -58,6 +58,7 @@ static const struct fuse_opt zfs_opt_spec[] = {
 	OPT("dedup", dedup),
 	OPT("uring", uring),
 	OPT("uring_depth=%s", uring_depth),
+	OPT("spin=%s", spin),
 	OPT("writeback_at=%s", writeback_at),
 	FUSE_OPT_KEY("noatime", KEY_NOATIME),
 	FUSE_OPT_KEY("atime", KEY_ATIME),
@@ -125,7 +126,7 @@ void zfs_opts_free(struct zfs_opt_strings *s)
 			  &s->mem_limit, &s->statsdir,	 &s->threads,	&s->readahead,
 			  &s->cluster,	  &s->compact_at, &s->timeout,	&s->backing,
 			  &s->recomp,	  &s->recomp_level, &s->recomp_after,
-			  &s->writeback_at, &s->uring_depth };
+			  &s->writeback_at, &s->uring_depth, &s->spin };
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
@@ -428,6 +429,13 @@ int zfs_opts_check(const struct zfs_opt_strings *s, struct zfs_options *o)
 			return bad("uring_depth", s->uring_depth, "needs uring");
 		o->uring_depth = (unsigned int)v;
 	}
+	o->spin_us = s->uring ? 0 : ZFS_DEFAULT_SPIN_US;
+	if (s->spin) {
+		if (parse_uint(s->spin, 100000, 10, &v))
+			return bad("spin", s->spin,
+				   "want microseconds from 0 to 100000");
+		o->spin_us = (unsigned int)v;
+	}
 	if (s->threads) {
 		if (parse_uint(s->threads, 1024, 10, &v) || v == 0)
 			return bad("threads", s->threads,
@@ -472,6 +480,9 @@ void zfs_opts_help(const char *prog)
 	       "                           memory pressure\n"
 	       "    -o nocompact           no automatic compaction (.zpool/compact still works)\n"
 	       "    -o threads=N           N threads serve requests\n"
+	       "    -o spin=USEC           after each request the reading thread polls for\n"
+	       "                           USEC more before it sleeps (default %d, 0 with\n"
+	       "                           uring; 0: every thread sleeps in read)\n"
 	       "    -o uring               serve requests through io_uring too (FUSE over\n"
 	       "                           io_uring, kernel 6.14+): one thread per CPU; needs\n"
 	       "                           /sys/module/fuse/parameters/enable_uring = Y\n"
@@ -507,6 +518,6 @@ void zfs_opts_help(const char *prog)
 	       "    mount -t fuse.zpoolfs zpoolfs /mnt/z -o size=1g,backend=zbud\n"
 	       "    fusermount3 -u /mnt/z\n"
 	       "\n",
-	       prog, zfs_zstd_min_level(), zfs_zstd_max_level(), ZFS_COMPACT_AT_DEFAULT,
+	       prog, zfs_zstd_min_level(), zfs_zstd_max_level(), ZFS_COMPACT_AT_DEFAULT, ZFS_DEFAULT_SPIN_US,
 	       ZFS_DEFAULT_URING_DEPTH, prog);
 }

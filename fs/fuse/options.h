@@ -35,6 +35,7 @@ struct zfs_opt_strings {
 	char *backing;
 	char *writeback_at;
 	char *uring_depth;
+	char *spin;
 	int nostats;
 	int nocompact;
 	int writeback;			/* writeback_cache */
@@ -61,6 +62,7 @@ enum zfs_atime {
 #define ZFS_COMPACT_AT_DEFAULT 4	/* % of the pool freeable: see autocompact.c */
 #define ZFS_DEFAULT_TIMEOUT 86400.0	/* timeout=: the daemon is the only writer */
 #define ZFS_DEFAULT_URING_DEPTH 2	/* uring_depth=: see docs/BENCHMARKS.md */
+#define ZFS_DEFAULT_SPIN_US 50		/* spin=: see fs/fuse/loop.c, docs/BENCHMARKS.md */
 
 /* Checked values. */
 struct zfs_options {
@@ -78,6 +80,7 @@ struct zfs_options {
 	unsigned int threads;		/* 0 = libfuse's default */
 	bool uring;			/* uring: requests through io_uring (uring.c) */
 	unsigned int uring_depth;	/* entries per CPU queue */
+	unsigned int spin_us;		/* spin=: the reader polls this long (loop.c) */
 	enum zfs_atime atime;
 	bool nodiratime;
 	unsigned long readahead_kib;	/* 0: the kernel's default */
