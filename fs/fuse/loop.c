@@ -107,7 +107,7 @@ struct roles {
 	bool clones;			/* each thread has its clone: parallel mode possible */
 	atomic_bool reader;		/* the reader role is held */
 	atomic_bool watcher;		/* the watcher role is held */
-	atomic_bool idle;		/* the reader sleeps in poll() */
+	atomic_bool idle;		/* the reader sleeps in poll() or drain() */
 	atomic_bool watch_untimed;	/* the watcher sleeps without a timeout */
 	atomic_int standbys;		/* threads in (or entering) standby() */
 	atomic_int working;		/* threads serving a request */
@@ -437,12 +437,19 @@ static bool enter_kernel_read(struct roles *ro)
 	return false;
 }
 
+/* Idle as in poll(): the parallel readers serve what comes meanwhile. */
 static void drain(struct roles *ro)
 {
+	if (!atomic_load(&ro->in_kernel))
+		return;
 	atomic_store(&ro->draining, true);
+	atomic_store(&ro->idle, true);
 	while (atomic_load(&ro->in_kernel) > 0)
 		wait_on(&ro->drained, -1);
+	atomic_store(&ro->idle, false);
 	atomic_store(&ro->draining, false);
+	if (atomic_load(&ro->watch_untimed))
+		sem_post(&ro->watch);
 	while (sem_trywait(&ro->drained) == 0)
 		;
 }
@@ -555,7 +562,9 @@ int zfs_loop_run(struct fuse_session *se, unsigned int threads, bool clone_fd,
 	sem_init(&lp.finished, 0, 0);
 	pthread_mutex_init(&lp.lock, NULL);
 	/* the spinning leader: each thread's own blocking clone for parallel reads */
-	if (spin_us && !clone_fd && threads > 1) {
+	if (clone_fd)
+		spin_us = 0;	/* the leader reads the session's descriptor */
+	if (spin_us && threads > 1) {
 		spin_us = open_clones(se, w, threads) ? 0 : spin_us;
 		roles.clones = spin_us != 0;
 	}
