@@ -278,6 +278,15 @@ static int open_clones(struct fuse_session *se, struct worker *w, unsigned int t
 	return 0;
 }
 
+/*
+ * A thread is cancelled (at exit) in a wait of these functions, and glibc
+ * unwinds C frames by a long jump to serve_led()'s cleanup: the frames it
+ * skips must leave no AddressSanitizer redzones on the stack (stale poison
+ * there made ASan's own no-return handler fail its stack-frame check, in
+ * sigaltstack()). libfuse's frames, which the plain loop skips, have none.
+ */
+#define SKIPPED_BY_CANCEL __attribute__((no_sanitize_address))
+
 /* How long the reader role may stay free before the watcher takes it. */
 #define WATCH_NS (1000 * 1000)
 
@@ -304,6 +313,7 @@ static struct timespec realtime_in(int64_t ns)
  * A cancellable wait (sem_wait()/sem_timedwait() are cancellation points),
  * for ever if @timeout_ns < 0. Return: true if the semaphore was posted.
  */
+SKIPPED_BY_CANCEL
 static bool wait_on(sem_t *sem, int64_t timeout_ns)
 {
 	struct timespec until;
@@ -348,6 +358,7 @@ static void wake_parked(struct roles *ro)
  * sleep in poll(). *at_once says a request was waiting on the first try.
  * Return: as fuse_session_receive_buf().
  */
+SKIPPED_BY_CANCEL
 static int lead_read(struct loop *lp, struct fuse_buf *fbuf, bool *at_once)
 {
 	struct roles *ro = lp->roles;
@@ -378,6 +389,7 @@ static int lead_read(struct loop *lp, struct fuse_buf *fbuf, bool *at_once)
 }
 
 /* The watcher's watch. Return: true when it took the reader role. */
+SKIPPED_BY_CANCEL
 static bool watch(struct loop *lp)
 {
 	struct roles *ro = lp->roles;
@@ -406,6 +418,7 @@ static bool watch(struct loop *lp)
 }
 
 /* A standby's sleep, until the watcher role may be free or the mode changes. */
+SKIPPED_BY_CANCEL
 static void standby(struct roles *ro)
 {
 	atomic_fetch_add(&ro->standbys, 1);
@@ -438,6 +451,7 @@ static bool enter_kernel_read(struct roles *ro)
 }
 
 /* Idle as in poll(): the parallel readers serve what comes meanwhile. */
+SKIPPED_BY_CANCEL
 static void drain(struct roles *ro)
 {
 	if (!atomic_load(&ro->in_kernel))
@@ -462,6 +476,7 @@ static void process(struct fuse_session *se, struct fuse_buf *fbuf, int len)
 }
 
 /* serve_led()'s loop, apart so that its locals live outside the cleanup's jump */
+SKIPPED_BY_CANCEL
 static void lead_loop(struct worker *w, struct fuse_buf *fbuf)
 {
 	struct loop *lp = w->lp;
