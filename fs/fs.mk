@@ -41,7 +41,7 @@ FS_TESTS += tests/fs/test_basic.sh tests/fs/test_badopts.sh tests/fs/test_mount.
 	tests/fs/test_attrcache.sh tests/fs/test_writeback.sh tests/fs/test_backing.sh \
 	tests/fs/test_recompress.sh tests/fs/test_bdwriteback.sh tests/fs/test_cgroup.sh
 # copy_file_range sharing (fs/data/share.c), -o dedup (fs/data/dedup.c)
-FS_TESTS += tests/fs/test_share.sh tests/fs/test_dedup.sh
+FS_TESTS += tests/fs/test_share.sh tests/fs/test_dedup.sh tests/fs/test_pack.sh
 # an ordinary user (uid 65534) mounting through fusermount3
 FS_TESTS += tests/fs/test_user.sh
 # -o uring: requests through io_uring, and the fallback with enable_uring=N (fs/fuse/uring.c)

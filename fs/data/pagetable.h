@@ -32,6 +32,7 @@ enum zfs_pte_kind {
 #define ZFS_PTE_PRIO_MASK (3U << ZFS_PTE_PRIO_SHIFT)
 #define ZFS_PTE_RAW (1U << 7)		/* BACKED: the bytes are the raw page, not compressed */
 #define ZFS_PTE_FLAGS (ZFS_PTE_IDLE | ZFS_PTE_INCOMP | ZFS_PTE_PRIO_MASK | ZFS_PTE_RAW)
+#define ZFS_PTE_NOPACK (1U << 21)	/* COMP/HUGE/SAME: packing its cluster did not gain (pack.c) */
 #define ZFS_PTE_LEN_SHIFT 8		/* 13 bits: compressed length 0..4096, or a PIECE's slot */
 #define ZFS_PTE_LEN_MASK (0x1fffU << ZFS_PTE_LEN_SHIFT)
 

@@ -30,6 +30,7 @@
 
 #include "autocompact.h"
 #include "backing.h"
+#include "pack.h"
 #include "recompress.h"
 #include "dedup.h"
 #include "writeback.h"
@@ -313,6 +314,8 @@ int main(int argc, char *argv[])
 	if (zfs_autocompact_start(fs))
 		fprintf(stderr, "zpoolfs: warning: no automatic compaction (no thread)\n");
 	zfs_recomp_start(fs);
+	if (zfs_pack_start(fs))
+		fprintf(stderr, "zpoolfs: warning: no packing (no thread)\n");
 	if (zfs_wbd_start(fs))
 		fprintf(stderr, "zpoolfs: warning: no automatic writeback (no thread)\n");
 	threads = request_threads(&co, &opt);
@@ -326,6 +329,7 @@ int main(int argc, char *argv[])
 	zfs_wbd_stop(fs);
 	zfs_autocompact_stop(fs);
 	zfs_recomp_stop(fs);
+	zfs_pack_stop(fs);
 	zfs_workers_stop();
 	zfs_replybuf_fini();
 	zpage_fail_reset();

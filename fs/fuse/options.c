@@ -50,6 +50,7 @@ static const struct fuse_opt zfs_opt_spec[] = {
 	OPT("recomp=%s", recomp),
 	OPT("recomp_level=%s", recomp_level),
 	OPT("recomp_after=%s", recomp_after),
+	OPT("pack_after=%s", pack_after),
 	OPT("nostats", nostats),
 	OPT("compact_at=%s", compact_at),
 	OPT("nocompact", nocompact),
@@ -125,7 +126,7 @@ void zfs_opts_free(struct zfs_opt_strings *s)
 			  &s->gid,	  &s->backend,	 &s->comp,	&s->comp_level,
 			  &s->mem_limit, &s->statsdir,	 &s->threads,	&s->readahead,
 			  &s->cluster,	  &s->compact_at, &s->timeout,	&s->backing,
-			  &s->recomp,	  &s->recomp_level, &s->recomp_after,
+			  &s->recomp,	  &s->recomp_level, &s->recomp_after, &s->pack_after,
 			  &s->writeback_at, &s->uring_depth, &s->spin };
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
@@ -429,6 +430,13 @@ int zfs_opts_check(const struct zfs_opt_strings *s, struct zfs_options *o)
 			return bad("uring_depth", s->uring_depth, "needs uring");
 		o->uring_depth = (unsigned int)v;
 	}
+	o->pack_after = ZFS_DEFAULT_PACK_AFTER;
+	if (s->pack_after) {
+		if (parse_uint(s->pack_after, 100UL * 365 * 86400, 10, &v))
+			return bad("pack_after", s->pack_after,
+				   "want a number of seconds from 0 (never) to 100 years");
+		o->pack_after = (unsigned int)v;
+	}
 	o->spin_us = s->uring ? 0 : ZFS_DEFAULT_SPIN_US;
 	if (s->spin) {
 		if (parse_uint(s->spin, 100000, 10, &v))
@@ -471,6 +479,9 @@ void zfs_opts_help(const char *prog)
 	       "    -o recomp_level=N      its level (zstd: default 3)\n"
 	       "    -o recomp_after=SECS   recompress, in the background, data neither read\n"
 	       "                           nor written for SECS seconds (needs recomp=)\n"
+	       "    -o pack_after=SECS     pack pages written piecemeal (smaller writes than\n"
+	       "                           a cluster, e.g. tar's) into clusters once they are\n"
+	       "                           SECS old, in the background (default %u: never)\n"
 	       "    -o mem_limit=BYTES     cap on the pool's memory, like zram's mem_limit\n"
 	       "                           (default 0 = none); writes past it fail with ENOSPC\n"
 	       "    -o statsdir=NAME       name of the statistics directory (default .zpool)\n"
@@ -518,6 +529,6 @@ void zfs_opts_help(const char *prog)
 	       "    mount -t fuse.zpoolfs zpoolfs /mnt/z -o size=1g,backend=zbud\n"
 	       "    fusermount3 -u /mnt/z\n"
 	       "\n",
-	       prog, zfs_zstd_min_level(), zfs_zstd_max_level(), ZFS_COMPACT_AT_DEFAULT, ZFS_DEFAULT_SPIN_US,
+	       prog, zfs_zstd_min_level(), zfs_zstd_max_level(), ZFS_DEFAULT_PACK_AFTER, ZFS_COMPACT_AT_DEFAULT, ZFS_DEFAULT_SPIN_US,
 	       ZFS_DEFAULT_URING_DEPTH, prog);
 }

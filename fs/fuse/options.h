@@ -30,6 +30,7 @@ struct zfs_opt_strings {
 	char *recomp;
 	char *recomp_level;
 	char *recomp_after;
+	char *pack_after;
 	char *compact_at;
 	char *timeout;
 	char *backing;
@@ -62,6 +63,7 @@ enum zfs_atime {
 #define ZFS_COMPACT_AT_DEFAULT 4	/* % of the pool freeable: see autocompact.c */
 #define ZFS_DEFAULT_TIMEOUT 86400.0	/* timeout=: the daemon is the only writer */
 #define ZFS_DEFAULT_URING_DEPTH 2	/* uring_depth=: see docs/BENCHMARKS.md */
+#define ZFS_DEFAULT_PACK_AFTER 0	/* pack_after=: see fs/tier/pack.c, docs/BENCHMARKS.md */
 #define ZFS_DEFAULT_SPIN_US 50		/* spin=: see fs/fuse/loop.c, docs/BENCHMARKS.md */
 
 /* Checked values. */
@@ -89,6 +91,7 @@ struct zfs_options {
 	int recomp_level;
 	bool recomp_level_set;
 	unsigned int recomp_after;	/* seconds; 0 = no background recompression */
+	unsigned int pack_after;	/* seconds; 0 = no packing (pack.c) */
 	unsigned int compact_at;	/* compact when freeable >= this % of the pool */
 	bool nocompact;			/* no automatic compaction */
 	double timeout;			/* timeout=: entry, attribute, negative entry (s) */

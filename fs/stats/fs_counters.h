@@ -25,6 +25,7 @@
 	X(cluster_objects, GAUGE, "pool objects in the chains of pieces stored")         \
 	X(cluster_stale_pages, GAUGE, "pages of pieces overwritten or freed, still held") \
 	X(clusters_split, TOTAL, "pieces split into single pages when half stale")        \
+	X(pages_packed, TOTAL, "pages stored singly, packed into pieces later (pack_after=)") \
 	X(shared_pages, GAUGE, "file pages pointing at data stored for another page")     \
 	X(shared_bytes_saved, GAUGE, "compressed bytes the shared pages would have taken") \
 	X(pages_copy_shared, TOTAL, "pages copy_file_range shared instead of copying")    \

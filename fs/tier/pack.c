@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pack.c - pages stored one by one, packed into clusters later
+ * (-o pack_after=SECONDS).
+ *
+ * Design
+ * ------
+ * A write request that covers a whole aligned cluster has it compressed as
+ * one piece at once (data.c, cluster.c). Smaller writes store their pages
+ * singly, and nothing ever joined them: tar writes 10 KiB records, so with
+ * cluster=16k not one cluster of an untarred tree formed (the kernel tree:
+ * 512.6 MB of pool after tar -x, 467.7 MB after cp -r of the same files,
+ * which writes whole files). Packing does later what those writes could not,
+ * in the pagestore.c life cycle's "change" step:
+ *
+ *   cluster c, every page written singly and not for pack_after seconds:
+ *     [COMP][COMP][SAME][HUGE]
+ *   read lock:  decode the four pages, note the table's generation g
+ *   no lock:    zfs_cluster_encode()  ->  [PIECE/0][PIECE/1][SAME][PIECE/2]
+ *   write lock: generation still g? publish the four; else drop the copy
+ *   no lock:    release the old entries
+ *
+ * Which clusters: aligned, wholly below EOF, every page a single COMP, HUGE
+ * or SAME entry compressed by comp= (prio 0) and not flagged NOPACK, at
+ * least two of them in the pool (one stored page has nothing to share a
+ * block with); holes, pieces, written-back (BACKED), recompressed (prio 1)
+ * and shared data (always pieces) are left alone. A cluster that would not
+ * save an eighth as a piece (zfs_cluster_encode() gives single pages back)
+ * has its pages flagged NOPACK, so no pass tries it again until a page is
+ * rewritten (a rewrite publishes a fresh entry without the flag).
+ *
+ * The thread runs at SCHED_IDLE (only spare CPU time), wakes every
+ * pack_after / 2 seconds (1..60), walks the files by inode number, each held
+ * by a reference, and packs what has not been written for pack_after
+ * seconds. Accounting is the publish path's: pages_stored does not move,
+ * compr_data_size and the classes change as the pool does, clusters and
+ * cluster_pages grow; pages_packed counts the pages moved into pieces.
+ *
+ * Failure: an allocation that fails (ENOMEM, or mem_limit: ENOSPC; the pass
+ * does not ask writeback for room) or a page that fails to decode leaves the
+ * old entries as they are: nothing is lost, the cluster is tried again in a
+ * later pass. A publish that fails part-way leaves each page valid, either
+ * the old entry or its slot of the new piece.
+ *
+ * Lock order: one inode lock at a time, never while compressing.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster.h"
+#include "pack.h"
+#include "pagestore.h"
+#include "zpool.h"
+
+#define PAGE ZFS_PAGE_SIZE
+
+struct zfs_pack_bg {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	atomic_bool stop;
+};
+
+struct pack_walk {
+	uint32_t now, min_age;
+	char *pages;		/* cluster_pages decoded pages */
+	long packed;
+};
+
+static bool stopping(const struct zfs_fs *fs)
+{
+	return fs->pack_bg && atomic_load_explicit(&fs->pack_bg->stop, memory_order_relaxed);
+}
+
+/* May this entry join a piece? Counts the pool-stored ones in *@stored. */
+static bool packable(const struct zfs_pte *e, uint32_t now, uint32_t min_age, unsigned int *stored)
+{
+	enum zfs_pte_kind k = zfs_pte_kind(e);
+
+	if (k != ZFS_PTE_COMP && k != ZFS_PTE_HUGE && k != ZFS_PTE_SAME)
+		return false;
+	if (e->info & (ZFS_PTE_PRIO_MASK | ZFS_PTE_NOPACK))
+		return false;
+	if (now - e->atime < min_age)
+		return false;
+	if (k != ZFS_PTE_SAME)
+		(*stored)++;
+	return true;
+}
+
+/*
+ * The first cluster at or after page @from that can be packed: its first
+ * page in *@c0. Context: the inode's lock.
+ */
+static bool next_cluster(struct zfs_fs *fs, struct zfs_inode *in, struct pack_walk *w,
+			 uint64_t from, uint64_t *c0)
+{
+	const unsigned int cp = fs->cluster_pages;
+	uint64_t end = in->size >> ZFS_PAGE_SHIFT;	/* clusters wholly below EOF */
+	uint64_t found;
+	struct zfs_pte e;
+
+	while (zfs_ptab_next(&in->file.pt, from, &found, &e)) {
+		uint64_t first = found & ~(uint64_t)(cp - 1);
+		unsigned int i, stored = 0;
+
+		if (first + cp > end)
+			return false;
+		for (i = 0; i < cp; i++) {
+			struct zfs_pte p = zfs_ptab_lookup(&in->file.pt, first + i);
+
+			if (!packable(&p, w->now, w->min_age, &stored))
+				break;
+		}
+		if (i == cp && stored >= 2) {
+			*c0 = first;
+			return true;
+		}
+		from = first + cp;
+	}
+	return false;
+}
+
+/* Flag the pages of the cluster at @c0 NOPACK if nothing moved since @gen. */
+static void no_gain(struct zfs_fs *fs, struct zfs_inode *in, uint64_t c0, uint32_t gen)
+{
+	zfs_wrlock(in);
+	if (in->file.pt.gen == gen) {
+		for (unsigned int i = 0; i < fs->cluster_pages; i++) {
+			struct zfs_pte *slot = zfs_ptab_slot(&in->file.pt, c0 + i);
+
+			if (slot)
+				__atomic_fetch_or(&slot->info, ZFS_PTE_NOPACK, __ATOMIC_RELAXED);
+		}
+	}
+	zfs_unlock(in);
+}
+
+/* Pack the cluster at @c0, decoded in w->pages at generation @gen, newest write @atime. */
+static void pack_cluster(struct zfs_fs *fs, struct zfs_inode *in, struct pack_walk *w,
+			 uint64_t c0, uint32_t gen, uint32_t atime)
+{
+	const unsigned int cp = fs->cluster_pages;
+	struct zfs_pte out[ZFS_CLUSTER_MAX_PAGES], old[ZFS_CLUSTER_MAX_PAGES];
+	struct zfs_piece *piece = NULL;
+	unsigned int i, done = 0, moved = 0;
+
+	if (zfs_cluster_encode(fs, w->pages, cp, out))
+		return;		/* no memory (or mem_limit): the old entries stay */
+	for (i = 0; i < cp; i++) {
+		if (zfs_pte_kind(&out[i]) == ZFS_PTE_PIECE)
+			piece = (struct zfs_piece *)out[i].val;
+		else if (zfs_pte_kind(&out[i]) != ZFS_PTE_SAME)
+			out[i].atime = atime;
+	}
+	if (!piece) {
+		for (i = 0; i < cp; i++)
+			zfs_page_release(fs, &out[i]);
+		no_gain(fs, in, c0, gen);
+		return;
+	}
+	atomic_store(&piece->atime, atime);
+	zfs_wrlock(in);
+	if (in->file.pt.gen == gen) {
+		for (; done < cp; done++) {
+			if (zfs_page_publish(fs, in, c0 + done, out[done], &old[done]))
+				break;
+			if (zfs_pte_kind(&out[done]) == ZFS_PTE_PIECE)
+				moved++;
+		}
+	}
+	zfs_unlock(in);
+	for (i = 0; i < done; i++)
+		zfs_page_release(fs, &old[i]);
+	for (i = done; i < cp; i++)
+		zfs_page_release(fs, &out[i]);
+	if (moved) {
+		zfs_count_add(&fs->counters, pages_packed, moved);
+		zfs_note_pool_size(fs);
+		w->packed += moved;
+	}
+}
+
+static void pack_file(struct zfs_fs *fs, struct zfs_inode *in, struct pack_walk *w)
+{
+	const unsigned int cp = fs->cluster_pages;
+	uint64_t from = 0, c0;
+
+	while (!stopping(fs)) {
+		uint32_t gen, atime = 0;
+		int err = 0;
+
+		zfs_rdlock(in);
+		if (!next_cluster(fs, in, w, from, &c0)) {
+			zfs_unlock(in);
+			return;
+		}
+		gen = in->file.pt.gen;
+		for (unsigned int i = 0; i < cp && !err; i++) {
+			struct zfs_pte e = zfs_ptab_lookup(&in->file.pt, c0 + i);
+
+			if (e.atime > atime)
+				atime = e.atime;
+			err = zfs_page_decode(fs, &e, w->pages + (size_t)i * PAGE);
+		}
+		zfs_unlock(in);
+		if (!err)
+			pack_cluster(fs, in, w, c0, gen, atime);
+		from = c0 + cp;
+	}
+}
+
+long zfs_pack(struct zfs_fs *fs, uint32_t min_age)
+{
+	struct pack_walk w = { .now = zfs_fs_seconds(fs), .min_age = min_age };
+	uint64_t last = atomic_load_explicit(&fs->next_ino, memory_order_relaxed);
+
+	if (fs->cluster_pages < 2)
+		return 0;
+	w.pages = malloc((size_t)fs->cluster_pages * PAGE);
+	if (!w.pages)
+		return -ENOMEM;
+	for (uint64_t ino = 1; ino <= last && !stopping(fs); ino++) {
+		struct zfs_inode *in = zfs_iget(fs, ino);
+
+		if (!in)
+			continue;
+		if (zfs_is_reg(in) && in->special == ZFS_NORMAL)
+			pack_file(fs, in, &w);
+		zfs_iput(fs, in);
+	}
+	free(w.pages);
+	return w.packed;
+}
+
+static void *pack_main(void *arg)
+{
+	struct zfs_fs *fs = arg;
+	struct zfs_pack_bg *bg = fs->pack_bg;
+	unsigned int period = fs->opt.pack_after / 2;
+	struct sched_param sp = { 0 };
+
+	/* Only spare CPU time: requests always come first. */
+	pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+	if (period < 1)
+		period = 1;
+	if (period > 60)
+		period = 60;
+	pthread_mutex_lock(&bg->lock);
+	while (!atomic_load(&bg->stop)) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += period;
+		pthread_cond_timedwait(&bg->wake, &bg->lock, &until);
+		if (atomic_load(&bg->stop))
+			break;
+		pthread_mutex_unlock(&bg->lock);
+		zfs_pack(fs, fs->opt.pack_after);
+		pthread_mutex_lock(&bg->lock);
+	}
+	pthread_mutex_unlock(&bg->lock);
+	return NULL;
+}
+
+int zfs_pack_start(struct zfs_fs *fs)
+{
+	struct zfs_pack_bg *bg;
+
+	if (!fs->opt.pack_after || fs->cluster_pages < 2)
+		return 0;
+	bg = calloc(1, sizeof(*bg));
+	if (!bg)
+		return -ENOMEM;
+	pthread_mutex_init(&bg->lock, NULL);
+	pthread_cond_init(&bg->wake, NULL);
+	atomic_init(&bg->stop, false);
+	fs->pack_bg = bg;
+	if (pthread_create(&bg->thread, NULL, pack_main, fs)) {
+		fs->pack_bg = NULL;
+		pthread_cond_destroy(&bg->wake);
+		pthread_mutex_destroy(&bg->lock);
+		free(bg);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+void zfs_pack_stop(struct zfs_fs *fs)
+{
+	struct zfs_pack_bg *bg = fs->pack_bg;
+
+	if (!bg)
+		return;
+	pthread_mutex_lock(&bg->lock);
+	atomic_store(&bg->stop, true);
+	pthread_cond_signal(&bg->wake);
+	pthread_mutex_unlock(&bg->lock);
+	pthread_join(bg->thread, NULL);
+	fs->pack_bg = NULL;
+	pthread_cond_destroy(&bg->wake);
+	pthread_mutex_destroy(&bg->lock);
+	free(bg);
+}

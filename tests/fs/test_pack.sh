@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Packing (-o pack_after=SECONDS, fs/tier/pack.c): pages written piecemeal
+# (writes smaller than a cluster, as tar's 10 KiB records) are stored singly,
+# then packed into pieces by the background thread once pack_after seconds
+# old.
+#
+# Text written in 10 KiB writes: after packing, pages_packed > 0, the pool
+# holds fewer compressed bytes, pages_stored and orig_data_size do not move,
+# the classes table still sums to mem_used_total, every file reads back equal
+# to its source, and a 4 KiB rewrite inside a packed cluster reads back right.
+# Random data has nothing to gain and is left single. Nothing is packed with
+# cluster=4k, with pack_after=0 (the default), or before the data is
+# pack_after seconds old. At mem_limit (packing allocates the piece before
+# it frees the pages) nothing is lost. Bad values are refused.
+set -euo pipefail
+. "$(dirname "$0")/stats_lib.sh"
+zfs_need python3
+zfs_need jq
+
+counter() {
+	jq -e ".counters.$1" "$S/stats.json" || fail "stats.json has no counter $1"
+}
+
+# wait_packed MIN: until pages_packed >= MIN (at most 20 s)
+wait_packed() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		[ "$(counter pages_packed)" -ge "$1" ] && return 0
+		sleep 0.1
+	done
+	fail "pages_packed $(counter pages_packed) after 20 s, want >= $1"
+}
+
+reconcile() {
+	local t
+	t=$(check_table "$S/classes" "$CLASSES_HEADER" $CLASSES_COLS) || fail "classes ($1)"
+	assert_eq "$(($(echo "$t" | cut -d' ' -f1) * 4096))" "$(mm mem_used_total)" \
+		"classes pages_used x 4096 = mem_used_total ($1)"
+}
+
+# The text: system headers and licences, 512 KiB, and 256 KiB of random bytes.
+text=$WORK/text
+zfs_workdir
+cat /usr/include/*.h /usr/share/common-licenses/* >"$WORK/all" 2>/dev/null || true
+head -c $((512 * 1024)) "$WORK/all" >"$text"
+[ "$(stat -c %s "$text")" = $((512 * 1024)) ] || fail "not enough text on this machine"
+head -c $((256 * 1024)) /dev/urandom >"$WORK/random"
+
+# == packed after a second
+stats_mount -o cluster=16k,pack_after=1
+dd if="$text" of="$MNT/t" bs=10k status=none
+dd if="$WORK/random" of="$MNT/r" bs=10k status=none
+for i in 1 2 3; do dd if="$text" of="$MNT/t$i" bs=3000 count=60 status=none; done
+head -c 180000 "$text" >"$WORK/t1"
+orig=$(mm orig_data_size) stored=$(counter pages_stored) compr=$(mm compr_data_size)
+assert_eq "$(counter clusters)" 0 "no cluster from writes smaller than a cluster"
+wait_packed 128
+sleep 2		# a second pass: the random file is tried and left single
+assert_eq "$(mm orig_data_size)" "$orig" "orig_data_size after packing"
+assert_eq "$(counter pages_stored)" "$stored" "pages_stored after packing"
+[ "$(mm compr_data_size)" -lt "$compr" ] ||
+	fail "compr_data_size did not fall: $compr before, $(mm compr_data_size) after packing"
+[ "$(counter clusters)" -gt 0 ] || fail "no piece after packing"
+reconcile "after packing"
+cmp "$text" "$MNT/t" || fail "t differs after packing"
+cmp "$WORK/random" "$MNT/r" || fail "r differs after packing"
+for i in 1 2 3; do cmp "$WORK/t1" "$MNT/t$i" || fail "t$i differs after packing"; done
+[ "$(xattr "$MNT/r" compressed)" = 0 ] || true	# (random pages are stored raw)
+packed=$(counter pages_packed)
+# A packed cluster rewritten in its middle: the page stored singly, the rest read from the piece.
+python3 - "$MNT/t" "$text" <<'EOF'
+import os, sys
+f, src = sys.argv[1], sys.argv[2]
+fd = os.open(f, os.O_WRONLY)
+os.pwrite(fd, b"x" * 4096, 5 * 4096)
+os.close(fd)
+want = bytearray(open(src, "rb").read())
+want[5 * 4096:6 * 4096] = b"x" * 4096
+assert open(f, "rb").read() == bytes(want), "rewritten packed cluster reads back wrong"
+EOF
+reconcile "after a rewrite"
+sleep 2
+assert_eq "$(counter pages_packed)" "$packed" "a cluster with a piece is not packed again"
+stats_umount || fail "unmount"
+
+# == nothing packed: cluster=4k, pack_after=0 (default), data younger than pack_after
+for opts in cluster=4k,pack_after=1 cluster=16k cluster=16k,pack_after=60; do
+	stats_mount -o "$opts"
+	dd if="$text" of="$MNT/t" bs=10k status=none
+	sleep 3
+	assert_eq "$(counter pages_packed)" 0 "pages packed with $opts"
+	cmp "$text" "$MNT/t" || fail "t differs ($opts)"
+	stats_umount || fail "unmount ($opts)"
+done
+
+# == at mem_limit: the piece cannot be allocated before the pages are freed; nothing is lost
+stats_mount -o cluster=16k,pack_after=1,mem_limit=1m
+n=0
+while dd if="$text" of="$MNT/m$n" bs=10k status=none 2>/dev/null; do
+	n=$((n + 1))
+	[ $n -lt 100 ] || fail "mem_limit=1m never reached"
+done
+rm -f "$MNT/m$n"	# the one that did not fit
+sleep 3
+[ "$(mm mem_used_total)" -le $((1024 * 1024)) ] || fail "mem_used_total over mem_limit: $(mm mem_used_total)"
+for ((i = 0; i < n; i++)); do cmp "$text" "$MNT/m$i" || fail "m$i differs at mem_limit"; done
+reconcile "at mem_limit"
+stats_umount || fail "unmount (mem_limit)"
+
+# == bad values
+mkdir -p "$WORK/bad"
+for v in abc -1 1x; do
+	out=$("$ZPOOLFS" "$WORK/bad" -f -o pack_after=$v 2>&1) && fail "pack_after=$v accepted"
+	grep -q pack_after <<<"$out" || fail "pack_after=$v: the error does not name the option: $out"
+done
+echo "PASS: packing pages written piecemeal into clusters"
