@@ -481,7 +481,7 @@ void zfs_opts_help(const char *prog)
 	       "                           nor written for SECS seconds (needs recomp=)\n"
 	       "    -o pack_after=SECS     pack pages written piecemeal (smaller writes than\n"
 	       "                           a cluster, e.g. tar's) into clusters once they are\n"
-	       "                           SECS old, in the background (default %u: never)\n"
+	       "                           SECS old, in the background (default %u; 0: never)\n"
 	       "    -o mem_limit=BYTES     cap on the pool's memory, like zram's mem_limit\n"
 	       "                           (default 0 = none); writes past it fail with ENOSPC\n"
 	       "    -o statsdir=NAME       name of the statistics directory (default .zpool)\n"

@@ -24,11 +24,14 @@
  * or SAME entry compressed by comp= (prio 0) and not flagged NOPACK, at
  * least two of them in the pool (one stored page has nothing to share a
  * block with); holes, pieces, written-back (BACKED), recompressed (prio 1)
- * and shared data (always pieces) are left alone. A cluster that would not
+ * and shared data (always pieces) are left alone, and so is everything
+ * with -o dedup, which stores single pages as one-page pieces. A cluster that would not
  * save an eighth as a piece (zfs_cluster_encode() gives single pages back)
  * has its pages flagged NOPACK, so no pass tries it again until a page is
  * rewritten (a rewrite publishes a fresh entry without the flag).
  *
+ * Default pack_after=10: a tree is packed within seconds of its untar, and
+ * a file rewritten at random is not repacked while it is being rewritten.
  * The thread runs at SCHED_IDLE (only spare CPU time), wakes every
  * pack_after / 2 seconds (1..60), walks the files by inode number, each held
  * by a reference, and packs what has not been written for pack_after
