@@ -63,7 +63,7 @@ enum zfs_atime {
 #define ZFS_COMPACT_AT_DEFAULT 4	/* % of the pool freeable: see autocompact.c */
 #define ZFS_DEFAULT_TIMEOUT 86400.0	/* timeout=: the daemon is the only writer */
 #define ZFS_DEFAULT_URING_DEPTH 2	/* uring_depth=: see docs/BENCHMARKS.md */
-#define ZFS_DEFAULT_PACK_AFTER 10	/* pack_after=: see fs/tier/pack.c, docs/BENCHMARKS.md */
+#define ZFS_DEFAULT_PACK_AFTER 30	/* pack_after=: see fs/tier/pack.c, docs/BENCHMARKS.md */
 #define ZFS_DEFAULT_SPIN_US 50		/* spin=: see fs/fuse/loop.c, docs/BENCHMARKS.md */
 
 /* Checked values. */

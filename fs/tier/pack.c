@@ -20,7 +20,8 @@
  *   write lock: generation still g? publish the four; else drop the copy
  *   no lock:    release the old entries
  *
- * Which clusters: aligned, wholly below EOF, every page a single COMP, HUGE
+ * Which clusters: aligned, their pages below EOF (the cluster of EOF makes
+ * a piece of fewer pages, as a copy_file_range'd page does), every page a single COMP, HUGE
  * or SAME entry compressed by comp= (prio 0) and not flagged NOPACK, at
  * least two of them in the pool (one stored page has nothing to share a
  * block with); holes, pieces, written-back (BACKED), recompressed (prio 1)
@@ -30,8 +31,9 @@
  * has its pages flagged NOPACK, so no pass tries it again until a page is
  * rewritten (a rewrite publishes a fresh entry without the flag).
  *
- * Default pack_after=10: a tree is packed within seconds of its untar, and
- * a file rewritten at random is not repacked while it is being rewritten.
+ * Default pack_after=30: a tree is packed within a minute of its untar, a
+ * file rewritten at random is not repacked while it is being rewritten, and
+ * data that goes soon (build outputs, temporary files) is never packed.
  * The thread runs at SCHED_IDLE (only spare CPU time), wakes every
  * pack_after / 2 seconds (1..60), walks the files by inode number, each held
  * by a reference, and packs what has not been written for pack_after
@@ -97,30 +99,33 @@ static bool packable(const struct zfs_pte *e, uint32_t now, uint32_t min_age, un
 
 /*
  * The first cluster at or after page @from that can be packed: its first
- * page in *@c0. Context: the inode's lock.
+ * page in *@c0, its pages in *@n (fewer than cluster_pages for the cluster
+ * of EOF). Context: the inode's lock.
  */
 static bool next_cluster(struct zfs_fs *fs, struct zfs_inode *in, struct pack_walk *w,
-			 uint64_t from, uint64_t *c0)
+			 uint64_t from, uint64_t *c0, unsigned int *n)
 {
 	const unsigned int cp = fs->cluster_pages;
-	uint64_t end = in->size >> ZFS_PAGE_SHIFT;	/* clusters wholly below EOF */
+	uint64_t end = (in->size + PAGE - 1) >> ZFS_PAGE_SHIFT;	/* pages below EOF */
 	uint64_t found;
 	struct zfs_pte e;
 
 	while (zfs_ptab_next(&in->file.pt, from, &found, &e)) {
 		uint64_t first = found & ~(uint64_t)(cp - 1);
-		unsigned int i, stored = 0;
+		unsigned int i, len, stored = 0;
 
-		if (first + cp > end)
+		if (first >= end)
 			return false;
-		for (i = 0; i < cp; i++) {
+		len = end - first < cp ? (unsigned int)(end - first) : cp;
+		for (i = 0; i < len; i++) {
 			struct zfs_pte p = zfs_ptab_lookup(&in->file.pt, first + i);
 
 			if (!packable(&p, w->now, w->min_age, &stored))
 				break;
 		}
-		if (i == cp && stored >= 2) {
+		if (i == len && stored >= 2) {
 			*c0 = first;
+			*n = len;
 			return true;
 		}
 		from = first + cp;
@@ -128,12 +133,12 @@ static bool next_cluster(struct zfs_fs *fs, struct zfs_inode *in, struct pack_wa
 	return false;
 }
 
-/* Flag the pages of the cluster at @c0 NOPACK if nothing moved since @gen. */
-static void no_gain(struct zfs_fs *fs, struct zfs_inode *in, uint64_t c0, uint32_t gen)
+/* Flag the @n pages at @c0 NOPACK if nothing moved since @gen. */
+static void no_gain(struct zfs_inode *in, uint64_t c0, unsigned int n, uint32_t gen)
 {
 	zfs_wrlock(in);
 	if (in->file.pt.gen == gen) {
-		for (unsigned int i = 0; i < fs->cluster_pages; i++) {
+		for (unsigned int i = 0; i < n; i++) {
 			struct zfs_pte *slot = zfs_ptab_slot(&in->file.pt, c0 + i);
 
 			if (slot)
@@ -143,11 +148,10 @@ static void no_gain(struct zfs_fs *fs, struct zfs_inode *in, uint64_t c0, uint32
 	zfs_unlock(in);
 }
 
-/* Pack the cluster at @c0, decoded in w->pages at generation @gen, newest write @atime. */
+/* Pack the @cp pages at @c0, decoded in w->pages at generation @gen, newest write @atime. */
 static void pack_cluster(struct zfs_fs *fs, struct zfs_inode *in, struct pack_walk *w,
-			 uint64_t c0, uint32_t gen, uint32_t atime)
+			 uint64_t c0, unsigned int cp, uint32_t gen, uint32_t atime)
 {
-	const unsigned int cp = fs->cluster_pages;
 	struct zfs_pte out[ZFS_CLUSTER_MAX_PAGES], old[ZFS_CLUSTER_MAX_PAGES];
 	struct zfs_piece *piece = NULL;
 	unsigned int i, done = 0, moved = 0;
@@ -163,7 +167,7 @@ static void pack_cluster(struct zfs_fs *fs, struct zfs_inode *in, struct pack_wa
 	if (!piece) {
 		for (i = 0; i < cp; i++)
 			zfs_page_release(fs, &out[i]);
-		no_gain(fs, in, c0, gen);
+		no_gain(in, c0, cp, gen);
 		return;
 	}
 	atomic_store(&piece->atime, atime);
@@ -190,15 +194,15 @@ static void pack_cluster(struct zfs_fs *fs, struct zfs_inode *in, struct pack_wa
 
 static void pack_file(struct zfs_fs *fs, struct zfs_inode *in, struct pack_walk *w)
 {
-	const unsigned int cp = fs->cluster_pages;
 	uint64_t from = 0, c0;
+	unsigned int cp;
 
 	while (!stopping(fs)) {
 		uint32_t gen, atime = 0;
 		int err = 0;
 
 		zfs_rdlock(in);
-		if (!next_cluster(fs, in, w, from, &c0)) {
+		if (!next_cluster(fs, in, w, from, &c0, &cp)) {
 			zfs_unlock(in);
 			return;
 		}
@@ -212,8 +216,8 @@ static void pack_file(struct zfs_fs *fs, struct zfs_inode *in, struct pack_walk 
 		}
 		zfs_unlock(in);
 		if (!err)
-			pack_cluster(fs, in, w, c0, gen, atime);
-		from = c0 + cp;
+			pack_cluster(fs, in, w, c0, cp, gen, atime);
+		from = c0 + fs->cluster_pages;
 	}
 }
 

@@ -11,7 +11,7 @@
 # Random data has nothing to gain and is left single. With -o dedup pages
 # are one-page pieces and nothing is packed. Nothing is packed with
 # cluster=4k, with pack_after=0, or before the data is pack_after seconds old
-# (60, and the default, 10). At mem_limit (packing allocates the piece before
+# (60, and the default, 30). At mem_limit (packing allocates the piece before
 # it frees the pages) nothing is lost. Bad values are refused.
 set -euo pipefail
 . "$(dirname "$0")/stats_lib.sh"
@@ -98,7 +98,7 @@ sleep 2
 assert_eq "$(counter pages_packed)" "$packed" "a cluster with a piece is not packed again"
 stats_umount || fail "unmount"
 
-# == nothing packed: cluster=4k, pack_after=0, data younger than pack_after (the default, 10 s, too)
+# == nothing packed: cluster=4k, pack_after=0, data younger than pack_after (the default, 30 s, too)
 for opts in cluster=4k,pack_after=1 cluster=16k,pack_after=0 cluster=16k,pack_after=60 cluster=16k; do
 	stats_mount -o "$opts"
 	dd if="$text" of="$MNT/t" bs=10k status=none

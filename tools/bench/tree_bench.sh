@@ -225,7 +225,8 @@ umount_fs() {
 	return 0
 }
 
-# memory FS ROUND: bytes held after the untar
+# memory FS ROUND [SUFFIX]: bytes held after the untar (zpoolfs's parts as
+# metrics mem_pool, mem_beyond_pool... with SUFFIX appended)
 memory() {
 	local used rss beyond
 	case $1 in
@@ -240,13 +241,33 @@ memory() {
 		used=$(awk '{ print $3 }' "$mnt/.zpool/mm_stat")
 		rss=$(($(awk '/^VmRSS:/ { print $2 }' "/proc/$zpid/status") * 1024))
 		beyond=$((rss - used))
-		printf 'tree\tmem_pool\t%s\t%s\t%d\tbytes\n' "$1" "$2" "$used" >>"$res"
-		printf 'tree\tmem_beyond_pool\t%s\t%s\t%d\tbytes\n' "$1" "$2" "$beyond" >>"$res"
-		printf 'tree\tmem_beyond_per_inode\t%s\t%s\t%d\tbytes\n' "$1" "$2" \
+		printf 'tree\tmem_pool%s\t%s\t%s\t%d\tbytes\n' "${3:-}" "$1" "$2" "$used" >>"$res"
+		printf 'tree\tmem_beyond_pool%s\t%s\t%s\t%d\tbytes\n' "${3:-}" "$1" "$2" "$beyond" >>"$res"
+		printf 'tree\tmem_beyond_per_inode%s\t%s\t%s\t%d\tbytes\n' "${3:-}" "$1" "$2" \
 			$((beyond / (NFILES + NDIRS))) >>"$res"
 		echo "$rss"
 		;;
 	esac
+}
+
+# settle FS: for zpoolfs, wait until packing (pack_after=, fs/tier/pack.c) has
+# moved what it will: pages_packed grew and then stayed put for 8 s (a pass
+# every pack_after / 2 s), at most BENCH_TREE_SETTLE s (90). Others: nothing.
+settle() {
+	local i last=-1 now still=0
+	case $1 in zpoolfs | zbase | zuring) ;; *) return 0 ;; esac
+	for ((i = 0; i < ${BENCH_TREE_SETTLE:-90}; i++)); do
+		now=$(jq '.counters.pages_packed // 0' "$mnt/.zpool/stats.json")
+		if [ "$now" = "$last" ] && [ "$now" -gt 0 ]; then
+			still=$((still + 1))
+			[ $still -ge 8 ] && break
+		else
+			still=0
+		fi
+		last=$now
+		sleep 1
+	done
+	printf 'tree\tsettle_s\t%s\t-\t%d\ts\n' "$1" "$i" >>"$res"
 }
 
 drop_caches() {
@@ -311,6 +332,9 @@ run_one() {
 	timed "$fs" "$r" untar "$NFILES" tar -xf "$TAR" -C "$mnt"
 	mem=$(memory "$fs" "$r")
 	printf 'tree\tmem_after_untar\t%s\t%s\t%d\tbytes\n' "$fs" "$r" "$mem" >>"$res"
+	settle "$fs"
+	mem=$(memory "$fs" "$r" _settled)
+	printf 'tree\tmem_settled\t%s\t%s\t%d\tbytes\n' "$fs" "$r" "$mem" >>"$res"
 	drop_caches
 	timed "$fs" "$r" find "$NFILES" sh -c "find '$mnt/$TOP' -type f -printf '%s\n' >/dev/null"
 	drop_caches
@@ -380,11 +404,21 @@ END {
 		if (m >= 0) printf "  %s %.0f", fss[i], m / 1048576
 	}
 	printf "\n"
+	printf "memory once settled (zpoolfs: packed, pack_after=; MiB, median):"
+	for (i = 1; i <= nfs; i++) {
+		m = median("mem_settled" SUBSEP fss[i])
+		if (m >= 0) printf "  %s %.0f", fss[i], m / 1048576
+	}
+	printf "\n"
 	for (i = 1; i <= nz; i++) {
 		p = median("mem_pool" SUBSEP zs[i]); b = median("mem_beyond_pool" SUBSEP zs[i])
 		if (p >= 0)
 			printf "%s: pool %.0f MiB + daemon beyond the pool %.1f MiB = %.0f bytes per inode (%d inodes)\n",
 				zs[i], p / 1048576, b / 1048576, b / (nf + nd), nf + nd
+		p = median("mem_pool_settled" SUBSEP zs[i]); b = median("mem_beyond_pool_settled" SUBSEP zs[i])
+		if (p >= 0)
+			printf "%s settled: pool %.0f MiB + daemon beyond the pool %.1f MiB\n",
+				zs[i], p / 1048576, b / 1048576
 	}
 }' "$res"
 echo "tree: results in $res, requests by opcode in $reqlog"
