@@ -252,11 +252,11 @@ memory() {
 
 # settle FS: for zpoolfs, wait until packing (pack_after=, fs/tier/pack.c) has
 # moved what it will: pages_packed grew and then stayed put for 8 s (a pass
-# every pack_after / 2 s), at most BENCH_TREE_SETTLE s (90). Others: nothing.
+# every pack_after / 2 s), at most BENCH_TREE_SETTLE s (150). Others: nothing.
 settle() {
 	local i last=-1 now still=0
 	case $1 in zpoolfs | zbase | zuring) ;; *) return 0 ;; esac
-	for ((i = 0; i < ${BENCH_TREE_SETTLE:-90}; i++)); do
+	for ((i = 0; i < ${BENCH_TREE_SETTLE:-150}; i++)); do
 		now=$(jq '.counters.pages_packed // 0' "$mnt/.zpool/stats.json")
 		if [ "$now" = "$last" ] && [ "$now" -gt 0 ]; then
 			still=$((still + 1))
