@@ -103,8 +103,7 @@ _Static_assert(sizeof(struct zfs_inode) == 192, "struct zfs_inode: see issue 11 
 struct zfs_itable;
 struct zfs_autocompact;
 struct zfs_backing;
-struct zfs_recomp_bg;
-struct zfs_pack_bg;
+struct zfs_idlejob;
 struct zfs_wbd;
 
 struct zfs_fs {
@@ -140,8 +139,8 @@ struct zfs_fs {
 	unsigned long readahead_kib;
 	atomic_bool readahead_set;	/* cheap test on the request path */
 	atomic_flag readahead_done;	/* the work is done once */
-	struct zfs_recomp_bg *recomp_bg;	/* recomp_after='s thread; NULL: none */
-	struct zfs_pack_bg *pack_bg;	/* pack_after='s thread (pack.c); NULL: none */
+	struct zfs_idlejob *recomp_bg;	/* recomp_after='s thread (idlejob.c); NULL: none */
+	struct zfs_idlejob *pack_bg;	/* pack_after='s thread (pack.c); NULL: none */
 	struct zfs_autocompact *autocompact;	/* NULL: none (nocompact, zbud) */
 	struct zfs_backing *backing;	/* backing=, NULL: none (backing.c) */
 	struct zfs_wbd *wbd;		/* writeback_at= thread, NULL: none (writeback.c) */

@@ -34,7 +34,7 @@
  * Default pack_after=30: a tree is packed within a minute of its untar, a
  * file rewritten at random is not repacked while it is being rewritten, and
  * data that goes soon (build outputs, temporary files) is never packed.
- * The thread runs at SCHED_IDLE (only spare CPU time), wakes every
+ * The thread (idlejob.c) runs at SCHED_IDLE (only spare CPU time), wakes every
  * pack_after / 2 seconds (1..60), walks the files by inode number, each held
  * by a reference, and packs what has not been written for pack_after
  * seconds. Accounting is the publish path's: pages_stored does not move,
@@ -50,25 +50,18 @@
  * Lock order: one inode lock at a time, never while compressing.
  */
 #include <errno.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cluster.h"
+#include "idlejob.h"
 #include "pack.h"
 #include "pagestore.h"
 #include "zpool.h"
 
 #define PAGE ZFS_PAGE_SIZE
 
-struct zfs_pack_bg {
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	atomic_bool stop;
-};
 
 struct pack_walk {
 	uint32_t now, min_age;
@@ -78,7 +71,7 @@ struct pack_walk {
 
 static bool stopping(const struct zfs_fs *fs)
 {
-	return fs->pack_bg && atomic_load_explicit(&fs->pack_bg->stop, memory_order_relaxed);
+	return zfs_idlejob_stopping(fs->pack_bg);
 }
 
 /* May this entry join a piece? Counts the pool-stored ones in *@stored. */
@@ -244,72 +237,22 @@ long zfs_pack(struct zfs_fs *fs, uint32_t min_age)
 	return w.packed;
 }
 
-static void *pack_main(void *arg)
+static void pack_tick(struct zfs_fs *fs)
 {
-	struct zfs_fs *fs = arg;
-	struct zfs_pack_bg *bg = fs->pack_bg;
-	unsigned int period = fs->opt.pack_after / 2;
-	struct sched_param sp = { 0 };
-
-	/* Only spare CPU time: requests always come first. */
-	pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
-	if (period < 1)
-		period = 1;
-	if (period > 60)
-		period = 60;
-	pthread_mutex_lock(&bg->lock);
-	while (!atomic_load(&bg->stop)) {
-		struct timespec until;
-
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += period;
-		pthread_cond_timedwait(&bg->wake, &bg->lock, &until);
-		if (atomic_load(&bg->stop))
-			break;
-		pthread_mutex_unlock(&bg->lock);
-		zfs_pack(fs, fs->opt.pack_after);
-		pthread_mutex_lock(&bg->lock);
-	}
-	pthread_mutex_unlock(&bg->lock);
-	return NULL;
+	zfs_pack(fs, fs->opt.pack_after);
 }
 
 int zfs_pack_start(struct zfs_fs *fs)
 {
-	struct zfs_pack_bg *bg;
+	unsigned int period = fs->opt.pack_after / 2;
 
 	if (!fs->opt.pack_after || fs->cluster_pages < 2)
 		return 0;
-	bg = calloc(1, sizeof(*bg));
-	if (!bg)
-		return -ENOMEM;
-	pthread_mutex_init(&bg->lock, NULL);
-	pthread_cond_init(&bg->wake, NULL);
-	atomic_init(&bg->stop, false);
-	fs->pack_bg = bg;
-	if (pthread_create(&bg->thread, NULL, pack_main, fs)) {
-		fs->pack_bg = NULL;
-		pthread_cond_destroy(&bg->wake);
-		pthread_mutex_destroy(&bg->lock);
-		free(bg);
-		return -EAGAIN;
-	}
-	return 0;
+	return zfs_idlejob_start(&fs->pack_bg, fs, period < 1 ? 1 : period > 60 ? 60 : period,
+				 pack_tick);
 }
 
 void zfs_pack_stop(struct zfs_fs *fs)
 {
-	struct zfs_pack_bg *bg = fs->pack_bg;
-
-	if (!bg)
-		return;
-	pthread_mutex_lock(&bg->lock);
-	atomic_store(&bg->stop, true);
-	pthread_cond_signal(&bg->wake);
-	pthread_mutex_unlock(&bg->lock);
-	pthread_join(bg->thread, NULL);
-	fs->pack_bg = NULL;
-	pthread_cond_destroy(&bg->wake);
-	pthread_mutex_destroy(&bg->lock);
-	free(bg);
+	zfs_idlejob_stop(&fs->pack_bg);
 }

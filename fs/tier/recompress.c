@@ -32,7 +32,7 @@
  *
  * Files are found by inode number (zfs_iget from 1 to next_ino), each held
  * by a reference while it is worked on; nothing else is locked meanwhile.
- * The background thread runs at SCHED_IDLE, wakes every recomp_after / 4
+ * The background thread (idlejob.c) runs at SCHED_IDLE, wakes every recomp_after / 4
  * seconds (1..60) and is stopped (and joined) at unmount before the inodes
  * go.
  *
@@ -44,25 +44,18 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cluster.h"
+#include "idlejob.h"
 #include "pagestore.h"
 #include "recompress.h"
 #include "zpool.h"
 
 #define PAGE ZFS_PAGE_SIZE
 
-struct zfs_recomp_bg {
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	atomic_bool stop;
-};
 
 int zfs_recomp_init(struct zfs_fs *fs)
 {
@@ -77,7 +70,7 @@ int zfs_recomp_init(struct zfs_fs *fs)
 
 static bool stopping(struct zfs_fs *fs)
 {
-	return fs->recomp_bg && atomic_load_explicit(&fs->recomp_bg->stop, memory_order_relaxed);
+	return zfs_idlejob_stopping(fs->recomp_bg);
 }
 
 /* Call @fn on every regular file, each held by a reference. */
@@ -392,75 +385,26 @@ long zfs_recompress(struct zfs_fs *fs, const struct zfs_recomp_req *rq)
 
 /* ---- recomp_after= */
 
-static void *recomp_main(void *arg)
+static void recomp_tick(struct zfs_fs *fs)
 {
-	struct zfs_fs *fs = arg;
-	struct zfs_recomp_bg *bg = fs->recomp_bg;
 	struct zfs_recomp_req rq = { .min_age = fs->opt.recomp_after };
-	unsigned int period = fs->opt.recomp_after / 4;
-	struct sched_param sp = { 0 };
 
-	/* Only spare CPU time: requests always come first. */
-	pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
-	if (period < 1)
-		period = 1;
-	if (period > 60)
-		period = 60;
-	pthread_mutex_lock(&bg->lock);
-	while (!atomic_load(&bg->stop)) {
-		struct timespec until;
-
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += period;
-		pthread_cond_timedwait(&bg->wake, &bg->lock, &until);
-		if (atomic_load(&bg->stop))
-			break;
-		pthread_mutex_unlock(&bg->lock);
-		zfs_recompress(fs, &rq);
-		pthread_mutex_lock(&bg->lock);
-	}
-	pthread_mutex_unlock(&bg->lock);
-	return NULL;
+	zfs_recompress(fs, &rq);
 }
 
 int zfs_recomp_start(struct zfs_fs *fs)
 {
-	struct zfs_recomp_bg *bg;
+	unsigned int period = fs->opt.recomp_after / 4;
 
 	if (!fs->opt.recomp || !fs->opt.recomp_after)
 		return 0;
-	bg = calloc(1, sizeof(*bg));
-	if (!bg)
-		goto out_warn;
-	pthread_mutex_init(&bg->lock, NULL);
-	pthread_cond_init(&bg->wake, NULL);
-	atomic_init(&bg->stop, false);
-	fs->recomp_bg = bg;
-	if (pthread_create(&bg->thread, NULL, recomp_main, fs)) {
-		fs->recomp_bg = NULL;
-		free(bg);
-		goto out_warn;
-	}
-	return 0;
-
-out_warn:
-	fprintf(stderr, "zpoolfs: no background recompression (out of memory or threads)\n");
+	if (zfs_idlejob_start(&fs->recomp_bg, fs, period < 1 ? 1 : period > 60 ? 60 : period,
+			      recomp_tick))
+		fprintf(stderr, "zpoolfs: no background recompression (out of memory or threads)\n");
 	return 0;
 }
 
 void zfs_recomp_stop(struct zfs_fs *fs)
 {
-	struct zfs_recomp_bg *bg = fs->recomp_bg;
-
-	if (!bg)
-		return;
-	pthread_mutex_lock(&bg->lock);
-	atomic_store(&bg->stop, true);
-	pthread_cond_signal(&bg->wake);
-	pthread_mutex_unlock(&bg->lock);
-	pthread_join(bg->thread, NULL);
-	fs->recomp_bg = NULL;
-	pthread_cond_destroy(&bg->wake);
-	pthread_mutex_destroy(&bg->lock);
-	free(bg);
+	zfs_idlejob_stop(&fs->recomp_bg);
 }
