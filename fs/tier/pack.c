@@ -83,7 +83,8 @@ static bool packable(const struct zfs_pte *e, uint32_t now, uint32_t min_age, un
 		return false;
 	if (e->info & (ZFS_PTE_PRIO_MASK | ZFS_PTE_NOPACK))
 		return false;
-	if (now - e->atime < min_age)
+	/* (written since the pass began: younger than any age) */
+	if (e->atime > now || now - e->atime < min_age)
 		return false;
 	if (k != ZFS_PTE_SAME)
 		(*stored)++;

@@ -240,7 +240,8 @@ static bool selected(const struct zfs_recomp_req *rq, const struct zfs_pte *e, u
 		return false;
 	if (rq->threshold && size < rq->threshold)
 		return false;
-	return !rq->min_age || now - atime >= rq->min_age;
+	/* (written since the pass began: younger than any age) */
+	return !rq->min_age || (atime <= now && now - atime >= rq->min_age);
 }
 
 /* A single page at @idx, decoded in w->page at generation @gen. */
