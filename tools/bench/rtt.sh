@@ -3,7 +3,7 @@
 #
 #   BUILD=build BENCH_RTT_ROUNDS=5 bash tools/bench/rtt.sh
 #
-# For each configuration (request threads, spin=0 (no spinning leader), clone_fd; BENCH_RTT_OLD=PATH adds an earlier
+# For each configuration (request threads, spin=50 (the spinning leader), clone_fd; BENCH_RTT_OLD=PATH adds an earlier
 # zpoolfs binary as "old"), rounds interleaved, with 1 and 4 callers:
 #   getattr   fstat() of an open file, timeout=0 (one GETATTR each); not for "old",
 #             whose attribute timeout is fixed
@@ -24,7 +24,7 @@ BENCH_DIR=$BUILD/bench
 ROUNDS=${BENCH_RTT_ROUNDS:-5}
 NG=${BENCH_RTT_GETATTR:-20000}
 NC=${BENCH_RTT_CREATE:-3000}
-CONFIGS=${BENCH_RTT_CONFIGS:-"threads=4 threads=4,spin=0 threads=1 threads=2 threads=8 threads=4,clone_fd"}
+CONFIGS=${BENCH_RTT_CONFIGS:-"threads=4 threads=4,spin=50 threads=1 threads=2 threads=8 threads=4,clone_fd"}
 res=$BENCH_DIR/rtt.tsv
 . tools/bench/meta.sh
 
