@@ -233,6 +233,14 @@ static void free_buf(void *p)
 	free(((struct fuse_buf *)p)->mem);
 }
 
+/* One request: counted (requests.c) and handed to libfuse. */
+static void process(struct fuse_session *se, struct fuse_buf *fbuf, int len)
+{
+	zfs_req_start(fbuf->mem, (size_t)len);
+	fuse_session_process_buf(se, fbuf);
+	zfs_req_end();
+}
+
 static void *serve(void *arg)
 {
 	struct worker *w = arg;
@@ -257,9 +265,7 @@ static void *serve(void *arg)
 			}
 			break;
 		}
-		zfs_req_start(fbuf.mem, (size_t)res);
-		fuse_session_process_buf(se, &fbuf);
-		zfs_req_end();
+		process(se, &fbuf, res);
 	}
 	pthread_cleanup_pop(1);
 	sem_post(&w->lp->finished);
@@ -476,13 +482,6 @@ static void drain(struct roles *ro)
 		sem_post(&ro->watch);
 	while (sem_trywait(&ro->drained) == 0)
 		;
-}
-
-static void process(struct fuse_session *se, struct fuse_buf *fbuf, int len)
-{
-	zfs_req_start(fbuf->mem, (size_t)len);
-	fuse_session_process_buf(se, fbuf);
-	zfs_req_end();
 }
 
 /* serve_led()'s loop, apart so that its locals live outside the cleanup's jump */

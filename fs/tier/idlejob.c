@@ -5,8 +5,9 @@
  * One thread per job, at SCHED_IDLE so that requests always come first: it
  * sleeps on a condition variable for the period, calls the job, and again,
  * until zfs_idlejob_stop() sets `stop` and signals it; the job looks at
- * zfs_idlejob_stopping() between files so that an unmount does not wait for
- * a whole pass. Stop joins the thread before the inodes go.
+ * zfs_idlejob_stopping() between files (zfs_idlejob_each_file() does) so
+ * that an unmount does not wait for a whole pass. Stop joins the thread
+ * before the inodes go.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -78,6 +79,22 @@ int zfs_idlejob_start(struct zfs_idlejob **slot, struct zfs_fs *fs, unsigned int
 bool zfs_idlejob_stopping(const struct zfs_idlejob *job)
 {
 	return job && atomic_load_explicit(&job->stop, memory_order_relaxed);
+}
+
+void zfs_idlejob_each_file(struct zfs_fs *fs, const struct zfs_idlejob *job,
+			   void (*fn)(struct zfs_fs *fs, struct zfs_inode *in, void *arg), void *arg)
+{
+	uint64_t last = atomic_load_explicit(&fs->next_ino, memory_order_relaxed);
+
+	for (uint64_t ino = 1; ino <= last && !zfs_idlejob_stopping(job); ino++) {
+		struct zfs_inode *in = zfs_iget(fs, ino);
+
+		if (!in)
+			continue;
+		if (zfs_is_reg(in) && in->special == ZFS_NORMAL)
+			fn(fs, in, arg);
+		zfs_iput(fs, in);
+	}
 }
 
 void zfs_idlejob_stop(struct zfs_idlejob **slot)

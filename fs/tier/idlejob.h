@@ -24,6 +24,14 @@ int zfs_idlejob_start(struct zfs_idlejob **slot, struct zfs_fs *fs, unsigned int
 /** zfs_idlejob_stopping - has zfs_idlejob_stop() been called? (false for NULL) */
 bool zfs_idlejob_stopping(const struct zfs_idlejob *job);
 
+/**
+ * zfs_idlejob_each_file - call @fn(@fs, inode, @arg) on every regular file
+ * by inode number, each held by a reference, until @job is stopping (a NULL
+ * @job: a walk of its own, to the end). Context: no lock held.
+ */
+void zfs_idlejob_each_file(struct zfs_fs *fs, const struct zfs_idlejob *job,
+			   void (*fn)(struct zfs_fs *fs, struct zfs_inode *in, void *arg), void *arg);
+
 /** zfs_idlejob_stop - stop the job, wait for its thread, set *@slot NULL (NULL: nothing). */
 void zfs_idlejob_stop(struct zfs_idlejob **slot);
 

@@ -41,8 +41,9 @@
  * compr_data_size and the classes change as the pool does, clusters and
  * cluster_pages grow; pages_packed counts the pages moved into pieces.
  *
- * Failure: an allocation that fails (ENOMEM, or mem_limit: ENOSPC; the pass
- * does not ask writeback for room) or a page that fails to decode leaves the
+ * Failure: an allocation that fails (ENOMEM, or mem_limit: ENOSPC, after
+ * asking writeback for room as any allocator that holds no file does,
+ * pagestore.c's zfs_pool_alloc()) or a page that fails to decode leaves the
  * old entries as they are: nothing is lost, the cluster is tried again in a
  * later pass. A publish that fails part-way leaves each page valid, either
  * the old entry or its slot of the new piece.
@@ -186,8 +187,9 @@ static void pack_cluster(struct zfs_fs *fs, struct zfs_inode *in, struct pack_wa
 	}
 }
 
-static void pack_file(struct zfs_fs *fs, struct zfs_inode *in, struct pack_walk *w)
+static void pack_file(struct zfs_fs *fs, struct zfs_inode *in, void *arg)
 {
+	struct pack_walk *w = arg;
 	uint64_t from = 0, c0;
 	unsigned int cp;
 
@@ -218,22 +220,13 @@ static void pack_file(struct zfs_fs *fs, struct zfs_inode *in, struct pack_walk 
 long zfs_pack(struct zfs_fs *fs, uint32_t min_age)
 {
 	struct pack_walk w = { .now = zfs_fs_seconds(fs), .min_age = min_age };
-	uint64_t last = atomic_load_explicit(&fs->next_ino, memory_order_relaxed);
 
 	if (fs->cluster_pages < 2)
 		return 0;
 	w.pages = malloc((size_t)fs->cluster_pages * PAGE);
 	if (!w.pages)
 		return -ENOMEM;
-	for (uint64_t ino = 1; ino <= last && !stopping(fs); ino++) {
-		struct zfs_inode *in = zfs_iget(fs, ino);
-
-		if (!in)
-			continue;
-		if (zfs_is_reg(in) && in->special == ZFS_NORMAL)
-			pack_file(fs, in, &w);
-		zfs_iput(fs, in);
-	}
+	zfs_idlejob_each_file(fs, fs->pack_bg, pack_file, &w);
 	free(w.pages);
 	return w.packed;
 }

@@ -73,23 +73,6 @@ static bool stopping(struct zfs_fs *fs)
 	return zfs_idlejob_stopping(fs->recomp_bg);
 }
 
-/* Call @fn on every regular file, each held by a reference. */
-static void for_each_file(struct zfs_fs *fs, void (*fn)(struct zfs_fs *, struct zfs_inode *, void *),
-			  void *arg)
-{
-	uint64_t last = atomic_load_explicit(&fs->next_ino, memory_order_relaxed);
-
-	for (uint64_t ino = 1; ino <= last && !stopping(fs); ino++) {
-		struct zfs_inode *in = zfs_iget(fs, ino);
-
-		if (!in)
-			continue;
-		if (zfs_is_reg(in) && in->special == ZFS_NORMAL)
-			fn(fs, in, arg);
-		zfs_iput(fs, in);
-	}
-}
-
 /* ---- idle */
 
 struct idle_walk {
@@ -136,7 +119,7 @@ unsigned long zfs_idle_mark(struct zfs_fs *fs, uint32_t min_age)
 {
 	struct idle_walk w = { .now = zfs_fs_seconds(fs), .min_age = min_age };
 
-	for_each_file(fs, idle_file, &w);
+	zfs_idlejob_each_file(fs, fs->recomp_bg, idle_file, &w);
 	return w.marked;
 }
 
@@ -379,7 +362,7 @@ long zfs_recompress(struct zfs_fs *fs, const struct zfs_recomp_req *rq)
 	w.page = mem;
 	w.pages = mem + PAGE;
 	w.cbuf = mem + PAGE + ZFS_BIG_SCRATCH;
-	for_each_file(fs, recomp_file, &w);
+	zfs_idlejob_each_file(fs, fs->recomp_bg, recomp_file, &w);
 	free(mem);
 	return w.done;
 }
