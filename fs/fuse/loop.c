@@ -33,8 +33,8 @@
  * the kernel still sends here: INIT, FORGET, BATCH_FORGET, INTERRUPT, and
  * everything until the rings are registered or if they cannot be.
  *
- * Spinning leader (spin=USEC, e.g. 50; off by default for now; not with
- * clone_fd or uring): a round trip
+ * Spinning leader (spin=USEC, 50 by default; not with clone_fd or uring):
+ * a round trip
  * here costs more in waking threads than in serving the request (a sleeping
  * CPU of this VM is woken by an interrupt the hypervisor delivers). A caller
  * that sends one request after another (tar, rm -r, grep -r) sends the next
@@ -74,14 +74,10 @@
  * the wake-ups left in serial mode are the caller's reply, the watcher's
  * tick while requests flow and the idle reader's poll.
  *
- * Known race, why it is off by default: a RELEASE that the kernel queued
- * before an OPEN of the same file can be served after it when the two go to
- * different threads (a watcher that took over, parallel readers): a write-
- * only open's RELEASE served late makes the next open direct_io, and a
- * shared mmap of that open fails with ENODEV (tests/fs/test_mmap.sh: 1 run in
- * 30 under load with spin=50, 0 in 30 with spin=0; the plain loop has the
- * same race, rarer). The fix is to serve an OPEN only after the RELEASEs
- * read before it.
+ * Order: two threads may serve two requests in the other order than the
+ * kernel queued them (a watcher that took over, parallel readers, as with
+ * any multithreaded loop). Where it matters, the handler waits: an OPEN that
+ * finds a direct open of its file waits for its RELEASE (ops_file.c).
  *
  * Exit: a signal handler (fuse_set_signal_handlers) marks the session
  * exited; the thread the signal interrupted sees EINTR, notices and posts

@@ -19,7 +19,10 @@
  * direct opens never serve the same file at once. The price: a shared mmap
  * of a file that is open write-only elsewhere fails with ENODEV (FUSE cannot
  * map direct_io files shared, unless DIRECT_IO_ALLOW_MMAP, which libfuse
- * 3.14 cannot ask for). Files with set-id bits are opened through the page
+ * 3.14 cannot ask for). An open that would use the page cache waits a
+ * moment for the direct opens' RELEASEs (wait_direct_released()), so a file
+ * closed by its writer maps shared even when a RELEASE and the next OPEN are
+ * served out of order. Files with set-id bits are opened through the page
  * cache, where the kernel asks us to clear the bits before a write (an empty
  * SETATTR, see killpriv.c); a direct write finds bits set after the open
  * (chmod meanwhile) and clears them itself, unless the writer holds
@@ -34,22 +37,85 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ops.h"
 #include "replybuf.h"
 
+/*
+ * An open that would go through the page cache but finds a direct open of
+ * the file waits up to RELEASE_WAIT_MS for the direct opens to be released.
+ * The kernel queues close()'s RELEASE before a following open()'s OPEN, but
+ * two request threads may serve them in either order; served late, the
+ * RELEASE of a write-only open made the next open direct_io, and a shared
+ * mmap of it then failed with ENODEV. The wait costs nothing in the usual
+ * case (no direct open) and at most RELEASE_WAIT_MS when a writer really
+ * holds the file open; with one request thread it always times out (the
+ * RELEASE waits behind us), and the open is direct as before.
+ */
+#define RELEASE_WAIT_MS 20
+
+static pthread_mutex_t release_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t release_cond;
+static pthread_once_t release_once = PTHREAD_ONCE_INIT;
+static atomic_int release_waiters;
+
+static void release_cond_init(void)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&release_cond, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+static void wait_direct_released(struct zfs_inode *in)
+{
+	struct timespec until;
+	unsigned int n;
+
+	pthread_once(&release_once, release_cond_init);
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += RELEASE_WAIT_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	atomic_fetch_add(&release_waiters, 1);
+	pthread_mutex_lock(&release_lock);
+	for (;;) {
+		zfs_rdlock(in);
+		n = in->file.direct_opens;
+		zfs_unlock(in);
+		/* (a release after this check posts under release_lock: not lost) */
+		if (!n || pthread_cond_timedwait(&release_cond, &release_lock, &until))
+			break;
+	}
+	pthread_mutex_unlock(&release_lock);
+	atomic_fetch_sub(&release_waiters, 1);
+}
+
 void zfs_file_open_mode(struct zfs_fs *fs, struct zfs_inode *in, struct fuse_file_info *fi)
 {
-	bool direct;
+	bool direct, wants_cache;
 
 	zfs_wrlock(in);
+	wants_cache = (fi->flags & O_ACCMODE) != O_WRONLY || in->file.cached_opens ||
+		      zfs_setid_to_kill(in->mode);
+	if (!fs->opt.writeback && wants_cache && in->file.direct_opens) {
+		zfs_unlock(in);
+		wait_direct_released(in);
+		zfs_wrlock(in);
+		wants_cache = (fi->flags & O_ACCMODE) != O_WRONLY || in->file.cached_opens ||
+			      zfs_setid_to_kill(in->mode);
+	}
 	/* with the writeback cache, writes are gathered in the page cache: never direct */
-	direct = !fs->opt.writeback &&
-		 (in->file.direct_opens ||
-		  ((fi->flags & O_ACCMODE) == O_WRONLY && !in->file.cached_opens &&
-		   !zfs_setid_to_kill(in->mode)));
+	direct = !fs->opt.writeback && (in->file.direct_opens || !wants_cache);
 	if (direct)
 		in->file.direct_opens++;
 	else
@@ -62,12 +128,19 @@ void zfs_file_open_mode(struct zfs_fs *fs, struct zfs_inode *in, struct fuse_fil
 
 void zfs_file_open_undo(struct zfs_inode *in, const struct fuse_file_info *fi)
 {
+	bool last_direct = false;
+
 	zfs_wrlock(in);
 	if (fi->fh == ZFS_FH_DIRECT)
-		in->file.direct_opens--;
+		last_direct = --in->file.direct_opens == 0;
 	else
 		in->file.cached_opens--;
 	zfs_unlock(in);
+	if (last_direct && atomic_load(&release_waiters)) {
+		pthread_mutex_lock(&release_lock);
+		pthread_cond_broadcast(&release_cond);
+		pthread_mutex_unlock(&release_lock);
+	}
 }
 
 /*

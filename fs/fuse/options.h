@@ -64,7 +64,7 @@ enum zfs_atime {
 #define ZFS_DEFAULT_TIMEOUT 86400.0	/* timeout=: the daemon is the only writer */
 #define ZFS_DEFAULT_URING_DEPTH 2	/* uring_depth=: see docs/BENCHMARKS.md */
 #define ZFS_DEFAULT_PACK_AFTER 30	/* pack_after=: see fs/tier/pack.c, docs/BENCHMARKS.md */
-#define ZFS_DEFAULT_SPIN_US 0		/* spin=: off until the open race is fixed: see fs/fuse/loop.c */
+#define ZFS_DEFAULT_SPIN_US 50		/* spin=: the spinning leader (fs/fuse/loop.c) */
 
 /* Checked values. */
 struct zfs_options {

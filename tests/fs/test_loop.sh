@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The request loop (fs/fuse/loop.c): the spinning leader (spin=50) and the
-# plain loop (spin=0, the default for now).
+# plain loop (spin=0).
 #
 # With one STATFS made to take 5 s in the daemon (ZPOOLFS_TEST_DELAY), other
 # callers' requests are served while it runs: in serial mode the watcher
@@ -60,7 +60,7 @@ burst() {
 	done
 }
 
-# The spinning leader (spin=50; off by default for now, see loop.c), four threads at least.
+# The spinning leader (spin=50, the default), four threads at least.
 ZPOOLFS_TEST_DELAY=STATFS:$DELAY_MS zfs_mount "$M" -o size=64m,spin=50 || fail "mount"
 served_beside_slow serial1
 burst 4

@@ -85,6 +85,22 @@ os.close(fd)
 data = fresh_read(m + "/f")
 assert data[500000:500004] == b"hole" and data[400000:400100] == bytes(100)
 print("shared, private and sparse mappings behave")
+
+# Write-only open, close, then a shared mapping: 300 times (the RELEASE of
+# the write-only open and the next OPEN race in the daemon's threads).
+for i in range(300):
+    p = m + "/w%d" % i
+    with open(p, "wb") as fh:
+        fh.write(orig)
+    fd = os.open(p, os.O_RDWR)
+    try:
+        mm = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+    except OSError as e:
+        raise SystemExit("round %d: shared mmap after a write-only open was closed: %s" % (i, e))
+    assert mm[:] == orig, "round %d: the mapping does not show the file" % i
+    mm.close()
+    os.close(fd)
+    os.unlink(p)
 EOF
 	assert_eq "$(stat -c %b "$M/f")" 24 "$backend: pages 0, 1 and 122 stored after the mappings"
 	zfs_umount "$M"
