@@ -26,7 +26,10 @@
  * moved, the new copy is freed and the page waits for the next pass. A
  * result that is not smaller flags the entry INCOMP (zram's
  * ZRAM_INCOMPRESSIBLE) so that no pass tries it again until it is
- * rewritten. Reads of prio-1 entries use the second algorithm (pagestore.c,
+ * rewritten. A piece shown by several files (copy_file_range, dedup) is
+ * recompressed once per pass: the pass records old -> new (moves.c) and the
+ * other files' entries take the same new piece, so copies go on sharing.
+ * Reads of prio-1 entries use the second algorithm (pagestore.c,
  * cluster.c), so the change is transparent; the IDLE flag and atime move
  * with the data.
  *
@@ -50,6 +53,7 @@
 
 #include "cluster.h"
 #include "idlejob.h"
+#include "moves.h"
 #include "pagestore.h"
 #include "recompress.h"
 #include "zpool.h"
@@ -183,6 +187,7 @@ struct recomp_walk {
 	char *page;		/* PAGE: one decoded page */
 	char *pages;		/* ZFS_BIG_SCRATCH: a decoded piece */
 	char *cbuf;		/* ZFS_BIG_SCRATCH: the second algorithm's output */
+	struct zfs_piece_moves moves;	/* shared pieces replaced so far (moves.c) */
 	long done;
 };
 
@@ -300,11 +305,34 @@ static void recomp_piece(struct zfs_fs *fs, struct zfs_inode *in, struct recomp_
 		return;
 	}
 	atomic_store(&np->atime, atomic_load(&p->atime));
+	zfs_piece_get(p);	/* alive until recorded, whoever else drops it */
 	moved = zfs_piece_replace(fs, in, first, fs->cluster_pages, p, np);
+	/* Other files still show it: they take the same copy (moves.c). */
+	if (moved && atomic_load(&p->live))
+		zfs_piece_moves_add(&w->moves, p, np);
 	zfs_unlock(in);
+	zfs_piece_put(fs, p);
 	zfs_piece_put(fs, np);
 	zfs_count_add(&fs->counters, recompressions, moved);
 	zfs_note_pool_size(fs);
+	w->done += moved;
+}
+
+/* A piece of page @idx that another file's entries already moved to @np. */
+static void recomp_moved(struct zfs_fs *fs, struct zfs_inode *in, struct recomp_walk *w,
+			 uint64_t idx, struct zfs_piece *p, struct zfs_piece *np, uint32_t gen)
+{
+	uint64_t first = idx & ~(uint64_t)(fs->cluster_pages - 1);
+	unsigned int moved;
+
+	zfs_wrlock(in);
+	if (in->file.pt.gen != gen) {	/* @p may be gone: the next pass sees */
+		zfs_unlock(in);
+		return;
+	}
+	moved = zfs_piece_replace(fs, in, first, fs->cluster_pages, p, np);
+	zfs_unlock(in);
+	zfs_count_add(&fs->counters, recompressions, moved);
 	w->done += moved;
 }
 
@@ -334,7 +362,13 @@ static void recomp_file(struct zfs_fs *fs, struct zfs_inode *in, void *arg)
 		gen = in->file.pt.gen;
 		if (zfs_pte_kind(&e) == ZFS_PTE_PIECE) {
 			struct zfs_piece *p = (struct zfs_piece *)e.val;
+			struct zfs_piece *np = zfs_piece_moves_find(&w->moves, p);
 
+			if (np) {
+				zfs_unlock(in);
+				recomp_moved(fs, in, w, found, p, np, gen);
+				continue;
+			}
 			err = zfs_piece_decode_all(fs, p, w->pages);
 			zfs_unlock(in);
 			/* The rest of this cluster is this piece or single pages. */
@@ -363,6 +397,7 @@ long zfs_recompress(struct zfs_fs *fs, const struct zfs_recomp_req *rq)
 	w.pages = mem + PAGE;
 	w.cbuf = mem + PAGE + ZFS_BIG_SCRATCH;
 	zfs_idlejob_each_file(fs, fs->recomp_bg, recomp_file, &w);
+	zfs_piece_moves_end(fs, &w.moves);
 	free(mem);
 	return w.done;
 }

@@ -241,4 +241,35 @@ rm "$M/src" "$M/dst"
 zfs_wait_empty "$M" || fail "pool not empty after the size= test"
 quiesce "$M"
 zfs_umount "$M"
+# 6. Idle recompression of a file and its copy: the pass recompresses each
+# shared piece once and both files take the new copy (fs/data/moves.c), so
+# the data stays stored once (before: each file got its own copy, twice the
+# memory). Then the original goes and the copy still reads back whole.
+M=$WORK/recomp
+zfs_mount "$M" -o recomp=zstd,nocompact || fail "mount -o recomp=zstd"
+python3 - "$M/a" <<'EOF2'
+import sys
+open(sys.argv[1], "wb").write(b"".join((b"line %d of a text file to recompress\n" % i) for i in range(40000)))
+EOF2
+cp "$M/a" "$M/b"
+cmp "$M/a" "$M/b" || fail "recomp: copy differs"
+shared=$(counter "$M" shared_pages)
+[ "$shared" -gt 100 ] || fail "recomp: the copy shares $shared pages"
+echo all >"$M/.zpool/idle"
+echo type=idle >"$M/.zpool/recompress"
+read -r _ compr _ <"$M/.zpool/mm_stat"
+assert_eq "$(counter "$M" shared_pages)" "$shared" "recomp: shared_pages after recompression"
+assert_eq "$(counter "$M" shared_bytes_saved)" "$compr" "recomp: the recompressed data is stored once"
+assert_eq "$(counter "$M" recompressions)" $((2 * shared)) "recomp: the pages of both files moved"
+assert_eq "$(zfs_stat_field "$M/a" stored)" "$(zfs_stat_field "$M/b" stored)" "recomp: stored= of both"
+echo 3 >/proc/sys/vm/drop_caches
+cmp "$M/a" "$M/b" || fail "recomp: the files differ after recompression"
+cp "$M/a" "$WORK/recomp-orig"
+rm "$M/a"
+echo 3 >/proc/sys/vm/drop_caches
+cmp "$WORK/recomp-orig" "$M/b" || fail "recomp: the copy lost data when the original went"
+rm "$M/b"
+zfs_wait_empty "$M" || fail "pool not empty after the recompression test"
+quiesce "$M"
+zfs_umount "$M"
 echo "test_share: ok"
