@@ -34,6 +34,12 @@
 #define ZFS_PIECE_BACKED (1U << 8)
 
 /*
+ * A piece pack.c gathered from small files (several files' pages, or one
+ * small file's): not gathered again until it is at most half live.
+ */
+#define ZFS_PIECE_GATHERED (1U << 9)
+
+/*
  * A stored piece (32 + 8 x nobj bytes). Its contents (npages, nobj, clen, h[], id, the
  * compressor) never change once an entry points at it: recompression,
  * writeback and packing build a replacement and republish the entries
@@ -43,7 +49,7 @@
 struct zfs_piece {
 	atomic_uint refs;	/* holders: entries (published or not), the dedup index */
 	atomic_uint live;	/* published entries; the piece's bytes are counted while > 0 */
-	atomic_uint flags;	/* ZFS_PTE_IDLE, ZFS_PTE_INCOMP, ZFS_PTE_PRIO_*, ZFS_PIECE_BACKED */
+	atomic_uint flags;	/* ZFS_PTE_IDLE, ZFS_PTE_INCOMP, ZFS_PTE_PRIO_*, ZFS_PIECE_BACKED, _GATHERED */
 	uint8_t npages;		/* pages compressed together: 1..ZFS_CLUSTER_MAX_PAGES */
 	uint8_t nobj;		/* pool objects in the chain */
 	uint16_t spare;		/* dedup.c: indexed? and the index shard; set before visible */

@@ -18,7 +18,8 @@
  *           decompressing
  *   PIECE   one page of a stored piece (cluster.h): several pages of one
  *           aligned cluster compressed together into a chain of pool
- *           objects; the entry holds the piece pointer and its slot in it.
+ *           objects (or the pages of several small files, gathered by
+ *           pack.c); the entry holds the piece pointer and its slot in it.
  *           The piece's descriptor keeps a reference count (refs) and the
  *           number of published entries (live) beside the data, not in
  *           the entries, so the pages of a cluster, and the files that

@@ -26,6 +26,7 @@
 	X(cluster_stale_pages, GAUGE, "pages of pieces overwritten or freed, still held") \
 	X(clusters_split, TOTAL, "pieces split into single pages when half stale")        \
 	X(pages_packed, TOTAL, "pages stored singly, packed into pieces later (pack_after=)") \
+	X(pages_gathered, TOTAL, "pages of small files packed with other files' (pack_after=)") \
 	X(shared_pages, GAUGE, "file pages pointing at data stored for another page")     \
 	X(shared_bytes_saved, GAUGE, "compressed bytes the shared pages would have taken") \
 	X(pages_copy_shared, TOTAL, "pages copy_file_range shared instead of copying")    \

@@ -31,6 +31,42 @@
  * has its pages flagged NOPACK, so no pass tries it again until a page is
  * rewritten (a rewrite publishes a fresh entry without the flag).
  *
+ * Small files are gathered across files. A tree of sources is mostly
+ * files of a few pages (the kernel tree: half of its 78 579 files are one
+ * page, the mean is 4.6), and a file's own clusters leave little to pack:
+ * one page has nothing to share a block with. So a file of at most
+ * GATHER_PAGES (16) pages whose pages may all move joins a group: its
+ * pages are decoded into the walk's group buffer beside those of the files
+ * before it (inode order: the order tar or cp created them, so neighbours
+ * in a directory), and when the next file would not fit, the group is
+ * compressed as one piece and each member's entries republished, file by
+ * file, under that file's write lock if its generation has not moved:
+ *
+ *   file 7: [COMP][COMP]      file 8: [HUGE]      file 9: [COMP][SAME][COMP]
+ *   group:  [ 7/0 ][ 7/1 ][ 8/0 ][ 9/0 ][ 9/1 ][ 9/2 ]  -> one piece g
+ *   file 7: [g/0][g/1]        file 8: [g/2]       file 9: [g/3][SAME][g/4]
+ *
+ * The piece is then shown by several files, as a copy_file_range'd piece
+ * is (share.c): per-file stored bytes are each entry's share of the piece,
+ * the piece's bytes count once, its pages are not "shared" (live never
+ * exceeds npages). Its pages' indexes are not one cluster of one file, so
+ * cluster-bound paths treat it as shared data: writeback leaves it in RAM
+ * (piece_movable() wants every live entry in one cluster of one file),
+ * recompression replaces it once for all its files (moves.c), a write or
+ * punch stores the file's pages anew (copy on write) and
+ * zfs_cluster_tidy() splits only the written file's part. What bounds its
+ * stale pages (files removed or rewritten) is gathering itself: a piece at
+ * most half live is gatherable again, whoever's it is, so the next pass
+ * regroups what is left of it and the old piece goes with its last entry.
+ * A gathered piece is flagged GATHERED and is not gathered again before
+ * that (a group of one file would otherwise be rebuilt every pass); a
+ * file's own intact piece (from a whole-cluster write) is gathered once.
+ * Not with a backing file (backing=): there, RAM is meant to be given back
+ * under pressure, and writeback moves a piece only from one file's cluster.
+ * Member files are held by a reference until the group is stored; one
+ * inode lock at a time, as everywhere here. A group that does not save an
+ * eighth flags its members' single pages NOPACK.
+ *
  * Default pack_after=30: a tree is packed within a minute of its untar, a
  * file rewritten at random is not repacked while it is being rewritten, and
  * data that goes soon (build outputs, temporary files) is never packed.
@@ -64,9 +100,23 @@
 #define PAGE ZFS_PAGE_SIZE
 
 
+#define GATHER_PAGES ZFS_CLUSTER_MAX_PAGES	/* the pages of a gathered piece, at most */
+
+/* A small file in the group being gathered: its pages 0..n-1 are group pages first.. */
+struct pack_member {
+	struct zfs_inode *in;	/* referenced until the group is stored */
+	uint32_t gen;		/* its table's generation when decoded */
+	unsigned int first, n;
+};
+
 struct pack_walk {
 	uint32_t now, min_age;
 	char *pages;		/* cluster_pages decoded pages */
+	char *group;		/* GATHER_PAGES pages gathered from small files */
+	struct pack_member m[GATHER_PAGES];
+	unsigned int nm, gn;	/* members, pages gathered */
+	unsigned int gstored;	/* of them stored in the pool (not SAME) */
+	uint32_t gatime;	/* the newest write among them */
 	long packed;
 };
 
@@ -187,12 +237,202 @@ static void pack_cluster(struct zfs_fs *fs, struct zfs_inode *in, struct pack_wa
 	}
 }
 
+/* ---- small files gathered into one piece */
+
+/*
+ * May page @e of a small file join a gathered piece? Single pages as
+ * packable() says; pieces only if they are prio 0, in the pool, old enough,
+ * and either this file's own and not gathered before (@here: this file's
+ * entries of it), or at most half live (stale pages of files gone or
+ * rewritten: regathering drops them). Context: the inode's lock.
+ */
+static bool gatherable(const struct zfs_pte *e, const struct pack_walk *w, unsigned int here,
+		       unsigned int *stored)
+{
+	const struct zfs_piece *p = (const struct zfs_piece *)e->val;
+	unsigned int flags, live, atime;
+
+	if (zfs_pte_kind(e) != ZFS_PTE_PIECE)
+		return packable(e, w->now, w->min_age, stored);
+	flags = atomic_load_explicit(&((struct zfs_piece *)p)->flags, memory_order_relaxed);
+	live = atomic_load_explicit(&((struct zfs_piece *)p)->live, memory_order_relaxed);
+	atime = atomic_load_explicit(&((struct zfs_piece *)p)->atime, memory_order_relaxed);
+	if (flags & (ZFS_PTE_PRIO_MASK | ZFS_PIECE_BACKED))
+		return false;
+	if (atime > w->now || w->now - atime < w->min_age)
+		return false;
+	if (live * 2 > p->npages &&
+	    ((flags & ZFS_PIECE_GATHERED) || here != live ||
+	     atomic_load_explicit(&((struct zfs_piece *)p)->refs, memory_order_relaxed) != live))
+		return false;
+	(*stored)++;
+	return true;
+}
+
+/*
+ * Is @in a small file whose pages may all be gathered? Its page count in
+ * *@n (1..GATHER_PAGES), its pool-stored pages in *@stored. Context: the
+ * inode's lock.
+ */
+static bool small_file(struct zfs_inode *in, const struct pack_walk *w, unsigned int *n,
+		       unsigned int *stored)
+{
+	uint64_t end = (in->size + PAGE - 1) >> ZFS_PAGE_SHIFT;
+	struct zfs_pte e[GATHER_PAGES];
+
+	if (!end || end > GATHER_PAGES)
+		return false;
+	for (unsigned int i = 0; i < end; i++)
+		e[i] = zfs_ptab_lookup(&in->file.pt, i);
+	*stored = 0;
+	for (unsigned int i = 0; i < end; i++) {
+		unsigned int here = 0;
+
+		for (unsigned int j = 0; j < end && zfs_pte_kind(&e[i]) == ZFS_PTE_PIECE; j++)
+			here += zfs_pte_kind(&e[j]) == ZFS_PTE_PIECE && e[j].val == e[i].val;
+		if (!gatherable(&e[i], w, here, stored))
+			return false;
+	}
+	*n = (unsigned int)end;
+	return *stored > 0;
+}
+
+/* Flag the single pages of @mb NOPACK if its table did not move. */
+static void member_no_gain(struct pack_member *mb)
+{
+	zfs_wrlock(mb->in);
+	if (mb->in->file.pt.gen == mb->gen) {
+		for (unsigned int i = 0; i < mb->n; i++) {
+			struct zfs_pte *slot = zfs_ptab_slot(&mb->in->file.pt, i);
+
+			if (slot && zfs_pte_kind(slot) != ZFS_PTE_PIECE)
+				__atomic_fetch_or(&slot->info, ZFS_PTE_NOPACK, __ATOMIC_RELAXED);
+		}
+	}
+	zfs_unlock(mb->in);
+}
+
+/*
+ * Store the group: its pages compressed together (zfs_cluster_encode()),
+ * each member's pages republished if its table did not move meanwhile, the
+ * members' references dropped. A group that would not save an eighth has
+ * its single pages flagged NOPACK.
+ */
+static void gather_flush(struct zfs_fs *fs, struct pack_walk *w)
+{
+	struct zfs_pte out[GATHER_PAGES], old[GATHER_PAGES];
+	struct zfs_piece *piece = NULL;
+	unsigned int i, moved = 0;
+	bool stored_ok = w->gstored >= 2 && !zfs_cluster_encode(fs, w->group, w->gn, out);
+
+	if (stored_ok) {
+		for (i = 0; i < w->gn; i++) {
+			if (zfs_pte_kind(&out[i]) == ZFS_PTE_PIECE)
+				piece = (struct zfs_piece *)out[i].val;
+			else if (zfs_pte_kind(&out[i]) != ZFS_PTE_SAME)
+				out[i].atime = w->gatime;
+		}
+		if (!piece) {
+			for (i = 0; i < w->gn; i++)
+				zfs_page_release(fs, &out[i]);
+			for (i = 0; i < w->nm; i++)
+				member_no_gain(&w->m[i]);
+			stored_ok = false;
+		} else {
+			atomic_store(&piece->atime, w->gatime);
+			atomic_fetch_or(&piece->flags, ZFS_PIECE_GATHERED);
+		}
+	}
+	for (unsigned int k = 0; k < w->nm; k++) {
+		struct pack_member *mb = &w->m[k];
+		unsigned int done = 0;
+
+		if (stored_ok) {
+			zfs_wrlock(mb->in);
+			if (mb->in->file.pt.gen == mb->gen) {
+				for (; done < mb->n; done++) {
+					struct zfs_pte *ne = &out[mb->first + done];
+
+					if (zfs_page_publish(fs, mb->in, done, *ne, &old[done]))
+						break;
+					moved += zfs_pte_kind(ne) == ZFS_PTE_PIECE;
+				}
+			}
+			zfs_unlock(mb->in);
+			for (i = 0; i < done; i++)
+				zfs_page_release(fs, &old[i]);
+			for (i = done; i < mb->n; i++)
+				zfs_page_release(fs, &out[mb->first + i]);
+		}
+		zfs_iput(fs, mb->in);
+	}
+	if (moved) {
+		zfs_count_add(&fs->counters, pages_packed, moved);
+		zfs_count_add(&fs->counters, pages_gathered, moved);
+		zfs_note_pool_size(fs);
+		w->packed += moved;
+	}
+	w->nm = w->gn = w->gstored = 0;
+	w->gatime = 0;
+}
+
+/*
+ * @in joins the group if it is a small file whose pages may all be
+ * gathered (the group is stored first when they would not fit).
+ * Return: true if it joined (or cannot be read now), false for the
+ * cluster-by-cluster path.
+ */
+static bool gather_file(struct zfs_fs *fs, struct zfs_inode *in, struct pack_walk *w)
+{
+	struct pack_member *mb;
+	unsigned int n, stored;
+	int err = 0;
+
+	for (;;) {
+		zfs_rdlock(in);
+		if (!small_file(in, w, &n, &stored)) {
+			zfs_unlock(in);
+			return false;
+		}
+		if (w->gn + n <= GATHER_PAGES)
+			break;
+		zfs_unlock(in);
+		gather_flush(fs, w);
+	}
+	mb = &w->m[w->nm];
+	mb->gen = in->file.pt.gen;
+	mb->first = w->gn;
+	mb->n = n;
+	for (unsigned int i = 0; i < n && !err; i++) {
+		struct zfs_pte e = zfs_ptab_lookup(&in->file.pt, i);
+		uint32_t atime = e.atime;
+
+		if (zfs_pte_kind(&e) == ZFS_PTE_PIECE)
+			atime = atomic_load(&((struct zfs_piece *)e.val)->atime);
+		if (atime > w->gatime && atime <= w->now)
+			w->gatime = atime;
+		err = zfs_page_decode(fs, &e, w->group + (size_t)(w->gn + i) * PAGE);
+	}
+	zfs_unlock(in);
+	if (err)
+		return true;	/* a page that does not decode: left as it is */
+	mb->in = zfs_iget(fs, in->ino);
+	if (!mb->in)
+		return true;
+	w->nm++;
+	w->gn += n;
+	w->gstored += stored;
+	return true;
+}
+
 static void pack_file(struct zfs_fs *fs, struct zfs_inode *in, void *arg)
 {
 	struct pack_walk *w = arg;
 	uint64_t from = 0, c0;
 	unsigned int cp;
 
+	if (w->group && gather_file(fs, in, w))
+		return;
 	while (!stopping(fs)) {
 		uint32_t gen, atime = 0;
 		int err = 0;
@@ -226,7 +466,11 @@ long zfs_pack(struct zfs_fs *fs, uint32_t min_age)
 	w.pages = malloc((size_t)fs->cluster_pages * PAGE);
 	if (!w.pages)
 		return -ENOMEM;
+	/* none: no gathering (also with a backing file: see above) */
+	w.group = fs->backing ? NULL : malloc((size_t)GATHER_PAGES * PAGE);
 	zfs_idlejob_each_file(fs, fs->pack_bg, pack_file, &w);
+	gather_flush(fs, &w);
+	free(w.group);
 	free(w.pages);
 	return w.packed;
 }

@@ -13,6 +13,15 @@
 # cluster=4k, with pack_after=0, or before the data is pack_after seconds old
 # (60, and the default, 30). At mem_limit (packing allocates the piece before
 # it frees the pages) nothing is lost. Bad values are refused.
+#
+# Small files (up to 16 pages) are gathered: several files' pages in one
+# piece (pages_gathered). Each reads back right, shared= stays 0 (grouped,
+# not shared), the per-file stored= add up to compr_data_size, and after
+# most of the files are removed or rewritten, a later pass regathers the
+# pieces left at most half live, so stale pages are again at most
+# cluster_pages; the survivors read back right throughout. A model run
+# overwrites, truncates, replaces and reads small files for 8 s while the
+# packer gathers them (seed printed, SEED= repeats it).
 set -euo pipefail
 . "$(dirname "$0")/stats_lib.sh"
 zfs_need python3
@@ -40,8 +49,8 @@ reconcile() {
 }
 
 # The text: system headers and licences, 512 KiB, and 256 KiB of random bytes.
-text=$WORK/text
 zfs_workdir
+text=$WORK/text
 cat /usr/include/*.h /usr/share/common-licenses/* >"$WORK/all" 2>/dev/null || true
 head -c $((512 * 1024)) "$WORK/all" >"$text"
 [ "$(stat -c %s "$text")" = $((512 * 1024)) ] || fail "not enough text on this machine"
@@ -97,6 +106,131 @@ reconcile "after a rewrite"
 sleep 2
 assert_eq "$(counter pages_packed)" "$packed" "a cluster with a piece is not packed again"
 stats_umount || fail "unmount"
+
+# == small files gathered into pieces of several files
+stats_mount -o cluster=16k,pack_after=1
+mkdir -p "$WORK/small"
+python3 - "$MNT" "$WORK/small" "$text" <<'EOF'
+import os, random, sys
+mnt, shadow, text = sys.argv[1], sys.argv[2], open(sys.argv[3], "rb").read()
+r = random.Random(11)
+for i in range(240):
+    size = r.choice([200, 3000, 4096, 5000, 9000, 20000, 40000])
+    off = r.randrange(0, len(text) - size)
+    data = text[off:off + size]
+    open(os.path.join(shadow, "s%d" % i), "wb").write(data)
+    fd = os.open(os.path.join(mnt, "s%d" % i), os.O_WRONLY | os.O_CREAT, 0o644)
+    for o in range(0, size, 3000):		# piecemeal, as tar writes
+        os.write(fd, data[o:o + 3000])
+    os.close(fd)
+EOF
+compr=$(mm compr_data_size)
+for ((i = 0; i < 200; i++)); do
+	[ "$(counter pages_gathered)" -gt 0 ] && break
+	sleep 0.1
+done
+sleep 2		# the pass has ended
+[ "$(counter pages_gathered)" -gt 200 ] || fail "pages_gathered $(counter pages_gathered), want > 200"
+[ "$(mm compr_data_size)" -lt "$compr" ] || fail "compr_data_size did not fall: $compr, then $(mm compr_data_size)"
+[ "$(counter clusters)" -lt 120 ] || fail "$(counter clusters) pieces for 240 small files: not gathered"
+reconcile "gathered"
+echo 3 >/proc/sys/vm/drop_caches
+sum=0
+for ((i = 0; i < 240; i++)); do
+	cmp "$WORK/small/s$i" "$MNT/s$i" || fail "s$i differs after gathering"
+	assert_eq "$(xattr "$MNT/s$i" shared)" 0 "s$i: shared= of a gathered file"
+	sum=$((sum + $(xattr "$MNT/s$i" stored)))
+done
+c=$(mm compr_data_size)
+[ $((sum - c)) -le 240 ] && [ $((c - sum)) -le 240 ] ||
+	fail "stored= of the files sum to $sum, compr_data_size $c"
+# Two files in three go, one in five of the rest is rewritten piecemeal.
+gathered=$(counter pages_gathered)
+for ((i = 0; i < 240; i++)); do
+	if ((i % 3)); then
+		rm "$MNT/s$i" "$WORK/small/s$i"
+	elif ((i % 5 == 0)); then
+		head -c $((1000 + i * 7)) "$WORK/random" >"$WORK/small/s$i"
+		dd if="$WORK/small/s$i" of="$MNT/s$i" bs=1000 status=none
+	fi
+done
+reconcile "after removals"
+for ((i = 0; i < 240; i += 3)); do cmp "$WORK/small/s$i" "$MNT/s$i" || fail "s$i differs after removals"; done
+# The pieces left at most half live are gathered again by a later pass.
+for ((i = 0; i < 150; i++)); do
+	[ "$(counter pages_gathered)" -gt "$gathered" ] && break
+	sleep 0.1
+done
+[ "$(counter pages_gathered)" -gt "$gathered" ] || fail "nothing regathered after the removals"
+sleep 2		# the pass has ended
+[ "$(counter cluster_stale_pages)" -le "$(counter cluster_pages)" ] ||
+	fail "stale pages $(counter cluster_stale_pages) > live $(counter cluster_pages) after a pass"
+reconcile "regathered"
+echo 3 >/proc/sys/vm/drop_caches
+for ((i = 0; i < 240; i += 3)); do cmp "$WORK/small/s$i" "$MNT/s$i" || fail "s$i differs after regathering"; done
+rm -f "$MNT"/s[0-9]*
+zfs_wait_empty "$MNT" || fail "pool not empty after the small files went"
+stats_umount || fail "unmount (small files)"
+
+# == small files changed while they are gathered: a model check
+stats_mount -o cluster=16k,pack_after=1
+python3 - "$MNT" "$text" <<'EOF' || fail "small files changed while gathered"
+import os, random, sys, time
+mnt, text = sys.argv[1], open(sys.argv[2], "rb").read()
+seed = int(os.environ.get("SEED", random.randrange(1 << 30)))
+print("gather model: seed", seed)
+r = random.Random(seed)
+N = 200
+shadow = {}
+def path(i): return os.path.join(mnt, "g%d" % i)
+def put(i, data):
+    fd = os.open(path(i), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    for o in range(0, len(data), 3000):
+        os.write(fd, data[o:o + 3000])
+    os.close(fd)
+    shadow[i] = bytearray(data)
+def piece(n):
+    o = r.randrange(0, len(text) - n)
+    return text[o:o + n]
+for i in range(N):
+    put(i, piece(r.choice([100, 4096, 7000, 12000, 30000, 60000])))
+end = time.time() + 8
+ops = 0
+while time.time() < end:
+    i = r.randrange(N)
+    op = r.randrange(6)
+    if op == 0:		# overwrite inside
+        if shadow[i]:
+            o = r.randrange(len(shadow[i])); d = piece(r.randrange(1, 6000))
+            fd = os.open(path(i), os.O_WRONLY); os.pwrite(fd, d, o); os.close(fd)
+            s = shadow[i]
+            if o + len(d) > len(s): s.extend(bytes(o + len(d) - len(s)))
+            s[o:o + len(d)] = d
+    elif op == 1:	# truncate
+        n = r.randrange(0, len(shadow[i]) + 5000)
+        os.truncate(path(i), n)
+        s = shadow[i]
+        if n < len(s): del s[n:]
+        else: s.extend(bytes(n - len(s)))
+    elif op == 2:	# replace
+        os.unlink(path(i)); put(i, piece(r.choice([100, 4096, 9000, 20000])))
+    else:		# read and compare
+        got = open(path(i), "rb").read()
+        assert got == bytes(shadow[i]), "g%d differs after %d ops (seed %d)" % (i, ops, seed)
+    ops += 1
+    if ops % 50 == 0:
+        time.sleep(0.05)
+os.system("echo 3 > /proc/sys/vm/drop_caches")
+for i in range(N):
+    got = open(path(i), "rb").read()
+    assert got == bytes(shadow[i]), "g%d differs at the end (seed %d)" % (i, seed)
+print("gather model: %d ops on %d files" % (ops, N))
+EOF
+[ "$(counter pages_gathered)" -gt 0 ] || fail "nothing gathered during the model run"
+reconcile "model"
+rm -f "$MNT"/g[0-9]*
+zfs_wait_empty "$MNT" || fail "pool not empty after the model files went"
+stats_umount || fail "unmount (model)"
 
 # == nothing packed: cluster=4k, pack_after=0, data younger than pack_after (the default, 30 s, too)
 for opts in cluster=4k,pack_after=1 cluster=16k,pack_after=0 cluster=16k,pack_after=60 cluster=16k; do
