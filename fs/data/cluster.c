@@ -293,11 +293,17 @@ int zfs_piece_decode(struct zfs_fs *fs, const struct zfs_piece *p, unsigned int 
 			/* the backing file could not be read (writeback.c) */
 		} else if (p->clen == (size_t)p->npages * PAGE) {	/* a raw page shared */
 			memcpy(pages, big, p->clen);
-		} else if (c->type == ZFS_COMP_LZ4 && slot + 1 < p->npages) {
+		} else if (c->type == ZFS_COMP_LZ4 && slot + 1 < p->npages &&
+			   !(atomic_load_explicit(&p->flags, memory_order_relaxed) &
+			     ZFS_PIECE_GATHERED)) {
 			/*
 			 * A random read needs the stream only up to its slot:
 			 * lz4 stops there (half the work on average); a read
-			 * of a later slot expands the piece again.
+			 * of a later slot expands the piece again. Not for a
+			 * piece gathered from small files: they are read one
+			 * after another (grep -r, cp -r: each file its own READ,
+			 * slot after slot), and stopping at each would expand
+			 * the piece again for every file.
 			 */
 			n = zfs_decompress_prefix(c, big, p->clen, pages,
 						  (size_t)p->npages * PAGE, (slot + 1) * PAGE);
