@@ -251,16 +251,21 @@ memory() {
 }
 
 # settle FS: for zpoolfs, wait until packing (pack_after=, fs/tier/pack.c) has
-# moved what it will: pages_packed grew and then stayed put for 8 s (a pass
-# every pack_after / 2 s), at most BENCH_TREE_SETTLE s (150). Others: nothing.
+# moved what it will: pages_packed grew and then stayed put for a whole pass
+# period and more (a pass every pack_after / 2 s: 20 s with the default 30; 8 s
+# was too short, it ended between two passes), at most BENCH_TREE_SETTLE s (240).
+# Others: nothing.
 settle() {
-	local i last=-1 now still=0
+	local i last=-1 now still=0 pa quiet
 	case $1 in zpoolfs | zbase | zuring) ;; *) return 0 ;; esac
-	for ((i = 0; i < ${BENCH_TREE_SETTLE:-150}; i++)); do
+	pa=$(sed -n 's/.*pack_after=\([0-9]*\).*/\1/p' <<<"$ZOPTS")
+	quiet=$((${pa:-30} / 2 + 5))
+	[ $quiet -ge 8 ] || quiet=8
+	for ((i = 0; i < ${BENCH_TREE_SETTLE:-240}; i++)); do
 		now=$(jq '.counters.pages_packed // 0' "$mnt/.zpool/stats.json")
 		if [ "$now" = "$last" ] && [ "$now" -gt 0 ]; then
 			still=$((still + 1))
-			[ $still -ge 8 ] && break
+			[ $still -ge $quiet ] && break
 		else
 			still=0
 		fi
