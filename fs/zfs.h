@@ -176,6 +176,18 @@ void zfs_release_inode(struct zfs_fs *fs);
 void zfs_inode_stat(const struct zfs_fs *fs, const struct zfs_inode *inode, struct stat *st);
 void zfs_now(struct timespec *ts);
 
+/* The CLOCK_REALTIME deadline @ms milliseconds from now (pthread_cond_timedwait()'s clock). */
+static inline struct timespec zfs_deadline_ms(long ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += ms % 1000 * 1000000L;
+	ts.tv_sec += ms / 1000 + ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	return ts;
+}
+
 static inline bool zfs_is_dir(const struct zfs_inode *i)
 {
 	return S_ISDIR(i->ftype);

@@ -40,7 +40,6 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ops.h"
@@ -60,32 +59,14 @@
 #define RELEASE_WAIT_MS 20
 
 static pthread_mutex_t release_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t release_cond;
-static pthread_once_t release_once = PTHREAD_ONCE_INIT;
+static pthread_cond_t release_cond = PTHREAD_COND_INITIALIZER;
 static atomic_int release_waiters;
-
-static void release_cond_init(void)
-{
-	pthread_condattr_t ca;
-
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&release_cond, &ca);
-	pthread_condattr_destroy(&ca);
-}
 
 static void wait_direct_released(struct zfs_inode *in)
 {
-	struct timespec until;
+	struct timespec until = zfs_deadline_ms(RELEASE_WAIT_MS);
 	unsigned int n;
 
-	pthread_once(&release_once, release_cond_init);
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += RELEASE_WAIT_MS * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	atomic_fetch_add(&release_waiters, 1);
 	pthread_mutex_lock(&release_lock);
 	for (;;) {
@@ -100,22 +81,25 @@ static void wait_direct_released(struct zfs_inode *in)
 	atomic_fetch_sub(&release_waiters, 1);
 }
 
+/* Would this open go through the page cache, were no direct open there? Context: the inode's lock. */
+static bool wants_page_cache(const struct zfs_inode *in, const struct fuse_file_info *fi)
+{
+	return (fi->flags & O_ACCMODE) != O_WRONLY || in->file.cached_opens ||
+	       zfs_setid_to_kill(in->mode);
+}
+
 void zfs_file_open_mode(struct zfs_fs *fs, struct zfs_inode *in, struct fuse_file_info *fi)
 {
-	bool direct, wants_cache;
+	bool direct;
 
 	zfs_wrlock(in);
-	wants_cache = (fi->flags & O_ACCMODE) != O_WRONLY || in->file.cached_opens ||
-		      zfs_setid_to_kill(in->mode);
-	if (!fs->opt.writeback && wants_cache && in->file.direct_opens) {
+	if (!fs->opt.writeback && in->file.direct_opens && wants_page_cache(in, fi)) {
 		zfs_unlock(in);
 		wait_direct_released(in);
 		zfs_wrlock(in);
-		wants_cache = (fi->flags & O_ACCMODE) != O_WRONLY || in->file.cached_opens ||
-			      zfs_setid_to_kill(in->mode);
 	}
 	/* with the writeback cache, writes are gathered in the page cache: never direct */
-	direct = !fs->opt.writeback && (in->file.direct_opens || !wants_cache);
+	direct = !fs->opt.writeback && (in->file.direct_opens || !wants_page_cache(in, fi));
 	if (direct)
 		in->file.direct_opens++;
 	else

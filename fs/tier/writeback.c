@@ -495,12 +495,7 @@ static void *wbd_main(void *arg)
 		long r;
 
 		if (!w->asked && zpool_get_total_size(fs->pool) <= high) {
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_nsec += WBD_TICK_MS * 1000000L;
-			if (until.tv_nsec >= 1000000000L) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000L;
-			}
+			until = zfs_deadline_ms(WBD_TICK_MS);
 			pthread_cond_timedwait(&w->kick, &w->lock, &until);
 			continue;
 		}
