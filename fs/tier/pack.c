@@ -178,7 +178,7 @@ static bool next_cluster(struct zfs_fs *fs, struct zfs_inode *in, struct pack_wa
 	return false;
 }
 
-/* Flag the @n pages at @c0 NOPACK if nothing moved since @gen. */
+/* Flag the single pages of the @n at @c0 NOPACK if nothing moved since @gen. */
 static void no_gain(struct zfs_inode *in, uint64_t c0, unsigned int n, uint32_t gen)
 {
 	zfs_wrlock(in);
@@ -186,55 +186,95 @@ static void no_gain(struct zfs_inode *in, uint64_t c0, unsigned int n, uint32_t 
 		for (unsigned int i = 0; i < n; i++) {
 			struct zfs_pte *slot = zfs_ptab_slot(&in->file.pt, c0 + i);
 
-			if (slot)
+			if (slot && zfs_pte_kind(slot) != ZFS_PTE_PIECE)
 				__atomic_fetch_or(&slot->info, ZFS_PTE_NOPACK, __ATOMIC_RELAXED);
 		}
 	}
 	zfs_unlock(in);
 }
 
-/* Pack the @cp pages at @c0, decoded in w->pages at generation @gen, newest write @atime. */
-static void pack_cluster(struct zfs_fs *fs, struct zfs_inode *in, struct pack_walk *w,
-			 uint64_t c0, unsigned int cp, uint32_t gen, uint32_t atime)
+/*
+ * The @n decoded pages at @src as one piece (zfs_cluster_encode()) in
+ * @out, the newest write @atime. Return: the piece; NULL when nothing is
+ * kept: no memory or mem_limit (*@gain stays true), or no gain (*@gain set
+ * false: the pages came back single and were released).
+ */
+static struct zfs_piece *encode_piece(struct zfs_fs *fs, const char *src, unsigned int n,
+				      uint32_t atime, struct zfs_pte *out, bool *gain)
 {
-	struct zfs_pte out[ZFS_CLUSTER_MAX_PAGES], old[ZFS_CLUSTER_MAX_PAGES];
 	struct zfs_piece *piece = NULL;
-	unsigned int i, done = 0, moved = 0;
 
-	if (zfs_cluster_encode(fs, w->pages, cp, out))
-		return;		/* no memory (or mem_limit): the old entries stay */
-	for (i = 0; i < cp; i++) {
+	*gain = true;
+	if (zfs_cluster_encode(fs, src, n, out))
+		return NULL;
+	for (unsigned int i = 0; i < n; i++) {
 		if (zfs_pte_kind(&out[i]) == ZFS_PTE_PIECE)
 			piece = (struct zfs_piece *)out[i].val;
 		else if (zfs_pte_kind(&out[i]) != ZFS_PTE_SAME)
 			out[i].atime = atime;
 	}
 	if (!piece) {
-		for (i = 0; i < cp; i++)
+		for (unsigned int i = 0; i < n; i++)
 			zfs_page_release(fs, &out[i]);
-		no_gain(in, c0, cp, gen);
-		return;
+		*gain = false;
+		return NULL;
 	}
 	atomic_store(&piece->atime, atime);
+	return piece;
+}
+
+/*
+ * Publish the @n entries @out at page @idx of @in if its table is still at
+ * generation @gen, then release what they replaced and what was not
+ * published. Return: the PIECE entries published.
+ */
+static unsigned int publish_unchanged(struct zfs_fs *fs, struct zfs_inode *in, uint64_t idx,
+				      struct zfs_pte *out, unsigned int n, uint32_t gen)
+{
+	struct zfs_pte old[ZFS_CLUSTER_MAX_PAGES];
+	unsigned int i, done = 0, moved = 0;
+
 	zfs_wrlock(in);
 	if (in->file.pt.gen == gen) {
-		for (; done < cp; done++) {
-			if (zfs_page_publish(fs, in, c0 + done, out[done], &old[done]))
+		for (; done < n; done++) {
+			if (zfs_page_publish(fs, in, idx + done, out[done], &old[done]))
 				break;
-			if (zfs_pte_kind(&out[done]) == ZFS_PTE_PIECE)
-				moved++;
+			moved += zfs_pte_kind(&out[done]) == ZFS_PTE_PIECE;
 		}
 	}
 	zfs_unlock(in);
 	for (i = 0; i < done; i++)
 		zfs_page_release(fs, &old[i]);
-	for (i = done; i < cp; i++)
+	for (i = done; i < n; i++)
 		zfs_page_release(fs, &out[i]);
-	if (moved) {
-		zfs_count_add(&fs->counters, pages_packed, moved);
-		zfs_note_pool_size(fs);
-		w->packed += moved;
+	return moved;
+}
+
+/* Count @moved pages packed (and gathered, if @gathered). */
+static void count_packed(struct zfs_fs *fs, struct pack_walk *w, unsigned int moved, bool gathered)
+{
+	if (!moved)
+		return;
+	zfs_count_add(&fs->counters, pages_packed, moved);
+	if (gathered)
+		zfs_count_add(&fs->counters, pages_gathered, moved);
+	zfs_note_pool_size(fs);
+	w->packed += moved;
+}
+
+/* Pack the @cp pages at @c0, decoded in w->pages at generation @gen, newest write @atime. */
+static void pack_cluster(struct zfs_fs *fs, struct zfs_inode *in, struct pack_walk *w,
+			 uint64_t c0, unsigned int cp, uint32_t gen, uint32_t atime)
+{
+	struct zfs_pte out[ZFS_CLUSTER_MAX_PAGES];
+	bool gain;
+
+	if (!encode_piece(fs, w->pages, cp, atime, out, &gain)) {
+		if (!gain)
+			no_gain(in, c0, cp, gen);
+		return;		/* (no memory or mem_limit: the old entries stay) */
 	}
+	count_packed(fs, w, publish_unchanged(fs, in, c0, out, cp, gen), false);
 }
 
 /* ---- small files gathered into one piece */
@@ -249,21 +289,21 @@ static void pack_cluster(struct zfs_fs *fs, struct zfs_inode *in, struct pack_wa
 static bool gatherable(const struct zfs_pte *e, const struct pack_walk *w, unsigned int here,
 		       unsigned int *stored)
 {
-	const struct zfs_piece *p = (const struct zfs_piece *)e->val;
+	struct zfs_piece *p = (struct zfs_piece *)e->val;
 	unsigned int flags, live, atime;
 
 	if (zfs_pte_kind(e) != ZFS_PTE_PIECE)
 		return packable(e, w->now, w->min_age, stored);
-	flags = atomic_load_explicit(&((struct zfs_piece *)p)->flags, memory_order_relaxed);
-	live = atomic_load_explicit(&((struct zfs_piece *)p)->live, memory_order_relaxed);
-	atime = atomic_load_explicit(&((struct zfs_piece *)p)->atime, memory_order_relaxed);
+	flags = atomic_load_explicit(&p->flags, memory_order_relaxed);
+	live = atomic_load_explicit(&p->live, memory_order_relaxed);
+	atime = atomic_load_explicit(&p->atime, memory_order_relaxed);
 	if (flags & (ZFS_PTE_PRIO_MASK | ZFS_PIECE_BACKED))
 		return false;
 	if (atime > w->now || w->now - atime < w->min_age)
 		return false;
 	if (live * 2 > p->npages &&
 	    ((flags & ZFS_PIECE_GATHERED) || here != live ||
-	     atomic_load_explicit(&((struct zfs_piece *)p)->refs, memory_order_relaxed) != live))
+	     atomic_load_explicit(&p->refs, memory_order_relaxed) != live))
 		return false;
 	(*stored)++;
 	return true;
@@ -297,21 +337,6 @@ static bool small_file(struct zfs_inode *in, const struct pack_walk *w, unsigned
 	return *stored > 0;
 }
 
-/* Flag the single pages of @mb NOPACK if its table did not move. */
-static void member_no_gain(struct pack_member *mb)
-{
-	zfs_wrlock(mb->in);
-	if (mb->in->file.pt.gen == mb->gen) {
-		for (unsigned int i = 0; i < mb->n; i++) {
-			struct zfs_pte *slot = zfs_ptab_slot(&mb->in->file.pt, i);
-
-			if (slot && zfs_pte_kind(slot) != ZFS_PTE_PIECE)
-				__atomic_fetch_or(&slot->info, ZFS_PTE_NOPACK, __ATOMIC_RELAXED);
-		}
-	}
-	zfs_unlock(mb->in);
-}
-
 /*
  * Store the group: its pages compressed together (zfs_cluster_encode()),
  * each member's pages republished if its table did not move meanwhile, the
@@ -320,58 +345,25 @@ static void member_no_gain(struct pack_member *mb)
  */
 static void gather_flush(struct zfs_fs *fs, struct pack_walk *w)
 {
-	struct zfs_pte out[GATHER_PAGES], old[GATHER_PAGES];
+	struct zfs_pte out[GATHER_PAGES];
 	struct zfs_piece *piece = NULL;
-	unsigned int i, moved = 0;
-	bool stored_ok = w->gstored >= 2 && !zfs_cluster_encode(fs, w->group, w->gn, out);
+	unsigned int moved = 0;
+	bool gain = true;
 
-	if (stored_ok) {
-		for (i = 0; i < w->gn; i++) {
-			if (zfs_pte_kind(&out[i]) == ZFS_PTE_PIECE)
-				piece = (struct zfs_piece *)out[i].val;
-			else if (zfs_pte_kind(&out[i]) != ZFS_PTE_SAME)
-				out[i].atime = w->gatime;
-		}
-		if (!piece) {
-			for (i = 0; i < w->gn; i++)
-				zfs_page_release(fs, &out[i]);
-			for (i = 0; i < w->nm; i++)
-				member_no_gain(&w->m[i]);
-			stored_ok = false;
-		} else {
-			atomic_store(&piece->atime, w->gatime);
-			atomic_fetch_or(&piece->flags, ZFS_PIECE_GATHERED);
-		}
-	}
+	if (w->gstored >= 2)
+		piece = encode_piece(fs, w->group, w->gn, w->gatime, out, &gain);
+	if (piece)
+		atomic_fetch_or(&piece->flags, ZFS_PIECE_GATHERED);
 	for (unsigned int k = 0; k < w->nm; k++) {
 		struct pack_member *mb = &w->m[k];
-		unsigned int done = 0;
 
-		if (stored_ok) {
-			zfs_wrlock(mb->in);
-			if (mb->in->file.pt.gen == mb->gen) {
-				for (; done < mb->n; done++) {
-					struct zfs_pte *ne = &out[mb->first + done];
-
-					if (zfs_page_publish(fs, mb->in, done, *ne, &old[done]))
-						break;
-					moved += zfs_pte_kind(ne) == ZFS_PTE_PIECE;
-				}
-			}
-			zfs_unlock(mb->in);
-			for (i = 0; i < done; i++)
-				zfs_page_release(fs, &old[i]);
-			for (i = done; i < mb->n; i++)
-				zfs_page_release(fs, &out[mb->first + i]);
-		}
+		if (piece)
+			moved += publish_unchanged(fs, mb->in, 0, out + mb->first, mb->n, mb->gen);
+		else if (!gain)
+			no_gain(mb->in, 0, mb->n, mb->gen);
 		zfs_iput(fs, mb->in);
 	}
-	if (moved) {
-		zfs_count_add(&fs->counters, pages_packed, moved);
-		zfs_count_add(&fs->counters, pages_gathered, moved);
-		zfs_note_pool_size(fs);
-		w->packed += moved;
-	}
+	count_packed(fs, w, moved, true);
 	w->nm = w->gn = w->gstored = 0;
 	w->gatime = 0;
 }
