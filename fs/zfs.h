@@ -141,6 +141,7 @@ struct zfs_fs {
 	atomic_flag readahead_done;	/* the work is done once */
 	struct zfs_idlejob *recomp_bg;	/* recomp_after='s thread (idlejob.c); NULL: none */
 	struct zfs_idlejob *pack_bg;	/* pack_after='s thread (pack.c); NULL: none */
+	atomic_uint pack_offered;	/* written at or before this second: offered to a whole pack pass (0: none yet) */
 	struct zfs_autocompact *autocompact;	/* NULL: none (nocompact, zbud) */
 	struct zfs_backing *backing;	/* backing=, NULL: none (backing.c) */
 	struct zfs_wbd *wbd;		/* writeback_at= thread, NULL: none (writeback.c) */

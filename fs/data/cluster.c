@@ -195,7 +195,8 @@ static int encode_listed(struct zfs_fs *fs, const char *src, const unsigned int 
 	return 0;
 }
 
-int zfs_cluster_encode(struct zfs_fs *fs, const void *src, unsigned int n, struct zfs_pte *out)
+int zfs_cluster_encode(struct zfs_fs *fs, const struct zfs_compressor *c, const void *src,
+		       unsigned int n, struct zfs_pte *out)
 {
 	const char *s = src, *in;
 	unsigned int data[ZFS_CLUSTER_MAX_PAGES], m = 0, i;
@@ -235,7 +236,7 @@ int zfs_cluster_encode(struct zfs_fs *fs, const void *src, unsigned int n, struc
 	}
 	cbuf = big;
 	cap = (size_t)m * PAGE - (size_t)m * PAGE / 8;
-	clen = zfs_compress_buf(&fs->comp, in, (size_t)m * PAGE, cbuf, cap);
+	clen = zfs_compress_buf(c, in, (size_t)m * PAGE, cbuf, cap);
 	if (clen < 0)
 		return clen;
 	if (clen == 0) {
@@ -400,12 +401,19 @@ bool zfs_piece_touch(struct zfs_fs *fs, struct zfs_piece *p, uint32_t now)
 	return was_idle;
 }
 
-/* Store the live pages of @p in the cluster at @first singly. */
+/*
+ * What zfs_cluster_tidy() looks at around a page: its aligned 64 KiB, not
+ * just its cluster, since the packer's pieces span 64 KiB of a file
+ * whatever cluster= is (pack.c).
+ */
+#define TIDY_PAGES ZFS_CLUSTER_MAX_PAGES
+
+/* Store the live pages of @p in the TIDY_PAGES at @first singly. */
 static void split_piece(struct zfs_fs *fs, struct zfs_inode *in, uint64_t first,
 			struct zfs_piece *p, char *page)
 {
 	zfs_piece_get(p);	/* until the last entry is gone from the table */
-	for (uint64_t i = first; i < first + fs->cluster_pages; i++) {
+	for (uint64_t i = first; i < first + TIDY_PAGES; i++) {
 		struct zfs_pte e = zfs_ptab_lookup(&in->file.pt, i), ne, old;
 
 		if (zfs_pte_kind(&e) != ZFS_PTE_PIECE || (struct zfs_piece *)e.val != p)
@@ -427,7 +435,7 @@ static void split_piece(struct zfs_fs *fs, struct zfs_inode *in, uint64_t first,
 
 void zfs_cluster_tidy(struct zfs_fs *fs, struct zfs_inode *in, uint64_t idx)
 {
-	uint64_t first = idx & ~(uint64_t)(fs->cluster_pages - 1);
+	uint64_t first = idx & ~(uint64_t)(TIDY_PAGES - 1);
 	struct zfs_inode *held;
 	char *page;
 
@@ -435,7 +443,7 @@ void zfs_cluster_tidy(struct zfs_fs *fs, struct zfs_inode *in, uint64_t idx)
 		return;
 	/* Pages stored singly under mem_limit may need room from this file. */
 	held = zfs_wb_hold(in);
-	for (uint64_t i = first; i < first + fs->cluster_pages; i++) {
+	for (uint64_t i = first; i < first + TIDY_PAGES; i++) {
 		struct zfs_pte e = zfs_ptab_lookup(&in->file.pt, i);
 		struct zfs_piece *p = (struct zfs_piece *)e.val;
 		unsigned int live;

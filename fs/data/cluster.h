@@ -40,6 +40,12 @@
 #define ZFS_PIECE_GATHERED (1U << 9)
 
 /*
+ * A piece pack.c made (LZ4HC for lz4), or found it could not make smaller:
+ * not packed again until it is at most half live.
+ */
+#define ZFS_PIECE_PACKED (1U << 10)
+
+/*
  * A stored piece (32 + 8 x nobj bytes). Its contents (npages, nobj, clen, h[], id, the
  * compressor) never change once an entry points at it: recompression,
  * writeback and packing build a replacement and republish the entries
@@ -49,7 +55,7 @@
 struct zfs_piece {
 	atomic_uint refs;	/* holders: entries (published or not), the dedup index */
 	atomic_uint live;	/* published entries; the piece's bytes are counted while > 0 */
-	atomic_uint flags;	/* ZFS_PTE_IDLE, ZFS_PTE_INCOMP, ZFS_PTE_PRIO_*, ZFS_PIECE_BACKED, _GATHERED */
+	atomic_uint flags;	/* ZFS_PTE_IDLE, ZFS_PTE_INCOMP, ZFS_PTE_PRIO_*, ZFS_PIECE_BACKED, _GATHERED, _PACKED */
 	uint8_t npages;		/* pages compressed together: 1..ZFS_CLUSTER_MAX_PAGES */
 	uint8_t nobj;		/* pool objects in the chain */
 	uint16_t spare;		/* dedup.c: indexed? and the index shard; set before visible */
@@ -83,11 +89,13 @@ int zfs_cluster_init(struct zfs_fs *fs);
  * at @src as entries @out[0..n-1]: same-filled pages as SAME, the others
  * compressed together into one piece (one reference per PIECE entry), or,
  * when that does not save at least an eighth (or only one page is left),
- * page by page as zfs_page_encode() does.
+ * page by page as zfs_page_encode() does. The piece is made by @c, which
+ * must read back with fs->comp (fs->comp itself, or with hc set: pack.c).
  * Return: 0; -ENOMEM; -ENOSPC (mem_limit): then nothing is allocated and
  * @out is all holes. Context: no lock; the thread's compressor and buffers.
  */
-int zfs_cluster_encode(struct zfs_fs *fs, const void *src, unsigned int n, struct zfs_pte *out);
+int zfs_cluster_encode(struct zfs_fs *fs, const struct zfs_compressor *c, const void *src,
+		       unsigned int n, struct zfs_pte *out);
 
 /**
  * zfs_piece_alloc - a descriptor for @npages pages in @nobj chained objects

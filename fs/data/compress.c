@@ -16,12 +16,17 @@
  * lz4 backend makes, so that a page compresses to exactly the bytes (and the
  * length) it would in zram; every page is an independent block.
  * comp_level is lz4's acceleration, as zram's lz4 backend reads its level.
+ * A compressor with hc set (the packer's, pack.c) uses LZ4HC instead: the
+ * same block format, read by the same decoder as fast as ever, 15-20 %
+ * smaller and 5-8 times slower to make; its state (256 KiB) is allocated
+ * on the first such call, so only the packing thread has one.
  * zstd: frames without magic, content size, checksum or dictionary id, which
  * saves 9 bytes per page; the decompression context reads the same format.
  * "none" never compresses: every page is stored raw.
  */
 #include <errno.h>
 #include <lz4.h>
+#include <lz4hc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +40,7 @@
 
 struct tctx {
 	LZ4_stream_t lz4;
+	void *lz4hc;			/* LZ4HC's state: allocated on first use */
 	ZSTD_CCtx *cctx;
 	ZSTD_DCtx *dctx;
 	int cctx_level;
@@ -52,6 +58,7 @@ static void tctx_destroy(void *p)
 
 	ZSTD_freeCCtx(t->cctx);
 	ZSTD_freeDCtx(t->dctx);
+	free(t->lz4hc);
 	free(t->big);
 	free(t);
 }
@@ -141,6 +148,7 @@ void zfs_compressor_level_range(const char *name, char *buf, size_t size)
 int zfs_compressor_init(struct zfs_compressor *c, const char *name, int level, bool level_set)
 {
 	c->name = name;
+	c->hc = 0;
 	if (!strcmp(name, "lz4")) {
 		c->type = ZFS_COMP_LZ4;
 		c->level = level_set ? level : 1;
@@ -191,6 +199,14 @@ int zfs_compress_buf(const struct zfs_compressor *c, const void *src, size_t src
 	t = get_tctx();
 	if (!t)
 		return -ENOMEM;
+	if (c->type == ZFS_COMP_LZ4 && c->hc) {
+		if (!t->lz4hc)
+			t->lz4hc = malloc((size_t)LZ4_sizeofStateHC());
+		if (!t->lz4hc)
+			return -ENOMEM;
+		len = LZ4_compress_HC_extStateHC(t->lz4hc, src, dst, (int)srclen, (int)cap, c->hc);
+		return len > 0 ? len : 0;
+	}
 	if (c->type == ZFS_COMP_LZ4) {
 		len = LZ4_compress_fast_extState(&t->lz4, src, dst, (int)srclen, (int)cap, c->level);
 		return len > 0 ? len : 0;

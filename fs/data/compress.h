@@ -17,6 +17,7 @@ enum zfs_comp_type {
 struct zfs_compressor {
 	enum zfs_comp_type type;
 	int level;			/* lz4: acceleration; zstd: level */
+	int hc;				/* lz4 only: > 0 = LZ4HC at this level (same format) */
 	const char *name;
 };
 

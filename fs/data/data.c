@@ -225,7 +225,7 @@ static void encode_items(struct zfs_par *par, unsigned int from, unsigned int to
 		if (failed_before(&r->fail, k))
 			return;	/* nothing after a failed page is stored */
 		if (u->n > 1)
-			err = zfs_cluster_encode(r->fs, src, u->n, &r->pre[u->start]);
+			err = zfs_cluster_encode(r->fs, &r->fs->comp, src, u->n, &r->pre[u->start]);
 		else
 			err = zfs_page_encode(r->fs, src, &r->pre[u->start]);
 		if (err) {

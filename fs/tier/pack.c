@@ -13,23 +13,39 @@
  * which writes whole files). Packing does later what those writes could not,
  * in the pagestore.c life cycle's "change" step:
  *
- *   cluster c, every page written singly and not for pack_after seconds:
+ *   unit u, not written for pack_after seconds (4 pages drawn of 16):
  *     [COMP][COMP][SAME][HUGE]
- *   read lock:  decode the four pages, note the table's generation g
+ *   read lock:  decode the unit's pages, note the table's generation g
  *   no lock:    zfs_cluster_encode()  ->  [PIECE/0][PIECE/1][SAME][PIECE/2]
- *   write lock: generation still g? publish the four; else drop the copy
+ *   write lock: generation still g? publish them; else drop the copy
  *   no lock:    release the old entries
  *
- * Which clusters: aligned, their pages below EOF (the cluster of EOF makes
- * a piece of fewer pages, as a copy_file_range'd page does), every page a single COMP, HUGE
- * or SAME entry compressed by comp= (prio 0) and not flagged NOPACK, at
- * least two of them in the pool (one stored page has nothing to share a
- * block with); holes, pieces, written-back (BACKED), recompressed (prio 1)
- * and shared data (always pieces) are left alone, and so is everything
- * with -o dedup, which stores single pages as one-page pieces. A cluster that would not
- * save an eighth as a piece (zfs_cluster_encode() gives single pages back)
- * has its pages flagged NOPACK, so no pass tries it again until a page is
- * rewritten (a rewrite publishes a fresh entry without the flag).
+ * Which units: aligned 64 KiB of a file (GATHER_PAGES; one cluster with a
+ * backing file, since writeback moves a piece only from one cluster), its
+ * pages below EOF (the unit of EOF makes a piece of fewer pages, as a
+ * copy_file_range'd page does), not written for pack_after seconds, every
+ * page either a single COMP, HUGE or SAME entry compressed by comp= (prio
+ * 0) and not flagged NOPACK, or a page of a prio-0 piece in the pool that
+ * only this unit's entries hold (a whole-cluster write's, not shared, not
+ * gathered, not in the dedup index, not PACKED while more than half live),
+ * at least two of them in the pool (one stored page has nothing to share a
+ * block with); holes, written-back (BACKED), recompressed (prio 1) and
+ * shared data are left alone, and so is everything with -o dedup, which
+ * stores single pages as one-page pieces. So a file written in whole 16 KiB
+ * clusters (cp, dd) is re-encoded four clusters to a piece once it is idle.
+ *
+ * The packer compresses with LZ4HC when comp=lz4 (compress.c): the same
+ * block format, read by the same decoder at the same speed, about 20 %
+ * smaller than lz4's fast mode at 64 KiB, and 5-8 times slower to make,
+ * which a background thread at idle priority can afford and a request
+ * cannot (docs/BENCHMARKS.md: text 1.14x zram's saving written, 1.46x
+ * packed). The new piece is kept only if it is smaller than what the
+ * unit's entries hold now; it is flagged PACKED, and so are the old pieces
+ * of a unit that would not shrink (their single pages NOPACK), so no pass
+ * tries them again until they fall to half live or a page is rewritten
+ * (a rewrite publishes a fresh entry without the flag). A piece spans up to
+ * 64 KiB whatever cluster= is, so zfs_cluster_tidy() looks at the aligned
+ * 64 KiB around a write (cluster.c).
  *
  * Small files are gathered across files. A tree of sources is mostly
  * files of a few pages (the kernel tree: half of its 78 579 files are one
@@ -67,6 +83,10 @@
  * inode lock at a time, as everywhere here. A group that does not save an
  * eighth flags its members' single pages NOPACK.
  *
+ * recomp_after= waits for the packer (zfs_pack_min_age()): data is
+ * recompressed once a whole pass has offered it to the packer, so zstd
+ * gets the packer's pieces, not the single pages it was about to take.
+ *
  * Default pack_after=30: a tree is packed within a minute of its untar, a
  * file rewritten at random is not repacked while it is being rewritten, and
  * data that goes soon (build outputs, temporary files) is never packed.
@@ -101,6 +121,7 @@
 
 
 #define GATHER_PAGES ZFS_CLUSTER_MAX_PAGES	/* the pages of a gathered piece, at most */
+#define PACK_LZ4HC_LEVEL 6	/* docs/BENCHMARKS.md: 64 KiB of text 4.25x at 86 MiB/s */
 
 /* A small file in the group being gathered: its pages 0..n-1 are group pages first.. */
 struct pack_member {
@@ -111,7 +132,9 @@ struct pack_member {
 
 struct pack_walk {
 	uint32_t now, min_age;
-	char *pages;		/* cluster_pages decoded pages */
+	struct zfs_compressor comp;	/* comp=, with LZ4HC for lz4 */
+	unsigned int unit;	/* the per-file path's pages: unit_pages() */
+	char *pages;		/* unit decoded pages */
 	char *group;		/* GATHER_PAGES pages gathered from small files */
 	struct pack_member m[GATHER_PAGES];
 	unsigned int nm, gn;	/* members, pages gathered */
@@ -143,42 +166,90 @@ static bool packable(const struct zfs_pte *e, uint32_t now, uint32_t min_age, un
 }
 
 /*
- * The first cluster at or after page @from that can be packed: its first
- * page in *@c0, its pages in *@n (fewer than cluster_pages for the cluster
- * of EOF). Context: the inode's lock.
+ * May entry @i of the unit @e[0..n-1] join a piece made of the unit? Single
+ * pages as packable() says; a piece only if it is prio 0, in the pool, old
+ * enough, held by nothing but its entries in this unit (not shared, not
+ * gathered, not in the dedup index) and not already the packer's while
+ * more than half live. Adds its compressed bytes to *@bytes (a piece's
+ * once). Context: the inode's lock.
  */
-static bool next_cluster(struct zfs_fs *fs, struct zfs_inode *in, struct pack_walk *w,
-			 uint64_t from, uint64_t *c0, unsigned int *n)
+static bool unit_entry_ok(const struct zfs_pte *e, unsigned int n, unsigned int i,
+			  const struct pack_walk *w, unsigned int *stored, uint64_t *bytes)
 {
-	const unsigned int cp = fs->cluster_pages;
-	uint64_t end = (in->size + PAGE - 1) >> ZFS_PAGE_SHIFT;	/* pages below EOF */
-	uint64_t found;
-	struct zfs_pte e;
+	struct zfs_piece *p = (struct zfs_piece *)e[i].val;
+	unsigned int flags, live, here = 0, j;
 
-	while (zfs_ptab_next(&in->file.pt, from, &found, &e)) {
-		uint64_t first = found & ~(uint64_t)(cp - 1);
+	if (zfs_pte_kind(&e[i]) != ZFS_PTE_PIECE) {
+		if (!packable(&e[i], w->now, w->min_age, stored))
+			return false;
+		if (zfs_pte_kind(&e[i]) != ZFS_PTE_SAME)
+			*bytes += zfs_pte_kind(&e[i]) == ZFS_PTE_HUGE ? PAGE : zfs_pte_len(&e[i]);
+		return true;
+	}
+	flags = atomic_load_explicit(&p->flags, memory_order_relaxed);
+	live = atomic_load_explicit(&p->live, memory_order_relaxed);
+	if (flags & (ZFS_PTE_PRIO_MASK | ZFS_PIECE_BACKED | ZFS_PIECE_GATHERED))
+		return false;
+	if ((flags & ZFS_PIECE_PACKED) && live * 2 > p->npages)
+		return false;
+	if (atomic_load_explicit(&p->atime, memory_order_relaxed) > w->now ||
+	    w->now - atomic_load_explicit(&p->atime, memory_order_relaxed) < w->min_age)
+		return false;
+	for (j = 0; j < n; j++)
+		here += zfs_pte_kind(&e[j]) == ZFS_PTE_PIECE && e[j].val == e[i].val;
+	if (here != live || atomic_load_explicit(&p->refs, memory_order_relaxed) != live)
+		return false;
+	for (j = 0; j < i; j++)
+		if (zfs_pte_kind(&e[j]) == ZFS_PTE_PIECE && e[j].val == e[i].val)
+			break;
+	if (j == i)
+		*bytes += p->clen;
+	(*stored)++;
+	return true;
+}
+
+/*
+ * The first unit at or after page @from that can be packed: its first page
+ * in *@c0, its pages in *@n (fewer than unit_pages() for the unit of EOF),
+ * the compressed bytes its entries hold now in *@bytes. Context: the
+ * inode's lock.
+ */
+static bool next_unit(struct zfs_fs *fs, struct zfs_inode *in, struct pack_walk *w,
+		      uint64_t from, uint64_t *c0, unsigned int *n, uint64_t *bytes)
+{
+	const unsigned int up = w->unit;
+	uint64_t end = (in->size + PAGE - 1) >> ZFS_PAGE_SHIFT;	/* pages below EOF */
+	struct zfs_pte e[GATHER_PAGES];
+	uint64_t found;
+	struct zfs_pte f;
+
+	while (zfs_ptab_next(&in->file.pt, from, &found, &f)) {
+		uint64_t first = found & ~(uint64_t)(up - 1);
 		unsigned int i, len, stored = 0;
 
 		if (first >= end)
 			return false;
-		len = end - first < cp ? (unsigned int)(end - first) : cp;
-		for (i = 0; i < len; i++) {
-			struct zfs_pte p = zfs_ptab_lookup(&in->file.pt, first + i);
-
-			if (!packable(&p, w->now, w->min_age, &stored))
+		len = end - first < up ? (unsigned int)(end - first) : up;
+		for (i = 0; i < len; i++)
+			e[i] = zfs_ptab_lookup(&in->file.pt, first + i);
+		*bytes = 0;
+		for (i = 0; i < len; i++)
+			if (!unit_entry_ok(e, len, i, w, &stored, bytes))
 				break;
-		}
 		if (i == len && stored >= 2) {
 			*c0 = first;
 			*n = len;
 			return true;
 		}
-		from = first + cp;
+		from = first + up;
 	}
 	return false;
 }
 
-/* Flag the single pages of the @n at @c0 NOPACK if nothing moved since @gen. */
+/*
+ * Nothing to gain from the @n at @c0 if nothing moved since @gen: their
+ * single pages are flagged NOPACK, their pieces PACKED.
+ */
 static void no_gain(struct zfs_inode *in, uint64_t c0, unsigned int n, uint32_t gen)
 {
 	zfs_wrlock(in);
@@ -186,7 +257,12 @@ static void no_gain(struct zfs_inode *in, uint64_t c0, unsigned int n, uint32_t 
 		for (unsigned int i = 0; i < n; i++) {
 			struct zfs_pte *slot = zfs_ptab_slot(&in->file.pt, c0 + i);
 
-			if (slot && zfs_pte_kind(slot) != ZFS_PTE_PIECE)
+			if (!slot)
+				continue;
+			if (zfs_pte_kind(slot) == ZFS_PTE_PIECE)
+				atomic_fetch_or(&((struct zfs_piece *)slot->val)->flags,
+						ZFS_PIECE_PACKED);
+			else
 				__atomic_fetch_or(&slot->info, ZFS_PTE_NOPACK, __ATOMIC_RELAXED);
 		}
 	}
@@ -199,13 +275,14 @@ static void no_gain(struct zfs_inode *in, uint64_t c0, unsigned int n, uint32_t 
  * kept: no memory or mem_limit (*@gain stays true), or no gain (*@gain set
  * false: the pages came back single and were released).
  */
-static struct zfs_piece *encode_piece(struct zfs_fs *fs, const char *src, unsigned int n,
-				      uint32_t atime, struct zfs_pte *out, bool *gain)
+static struct zfs_piece *encode_piece(struct zfs_fs *fs, struct pack_walk *w, const char *src,
+				      unsigned int n, uint32_t atime, struct zfs_pte *out,
+				      bool *gain)
 {
 	struct zfs_piece *piece = NULL;
 
 	*gain = true;
-	if (zfs_cluster_encode(fs, src, n, out))
+	if (zfs_cluster_encode(fs, &w->comp, src, n, out))
 		return NULL;
 	for (unsigned int i = 0; i < n; i++) {
 		if (zfs_pte_kind(&out[i]) == ZFS_PTE_PIECE)
@@ -220,6 +297,7 @@ static struct zfs_piece *encode_piece(struct zfs_fs *fs, const char *src, unsign
 		return NULL;
 	}
 	atomic_store(&piece->atime, atime);
+	atomic_fetch_or(&piece->flags, ZFS_PIECE_PACKED);
 	return piece;
 }
 
@@ -262,19 +340,31 @@ static void count_packed(struct zfs_fs *fs, struct pack_walk *w, unsigned int mo
 	w->packed += moved;
 }
 
-/* Pack the @cp pages at @c0, decoded in w->pages at generation @gen, newest write @atime. */
-static void pack_cluster(struct zfs_fs *fs, struct zfs_inode *in, struct pack_walk *w,
-			 uint64_t c0, unsigned int cp, uint32_t gen, uint32_t atime)
+/*
+ * Pack the @n pages at @c0, decoded in w->pages at generation @gen, newest
+ * write @atime, which hold @bytes compressed bytes now: published only if
+ * the new piece is smaller.
+ */
+static void pack_unit(struct zfs_fs *fs, struct zfs_inode *in, struct pack_walk *w, uint64_t c0,
+		      unsigned int n, uint32_t gen, uint32_t atime, uint64_t bytes)
 {
 	struct zfs_pte out[ZFS_CLUSTER_MAX_PAGES];
+	struct zfs_piece *piece;
 	bool gain;
 
-	if (!encode_piece(fs, w->pages, cp, atime, out, &gain)) {
+	piece = encode_piece(fs, w, w->pages, n, atime, out, &gain);
+	if (piece && piece->clen >= bytes) {
+		for (unsigned int i = 0; i < n; i++)
+			zfs_page_release(fs, &out[i]);
+		piece = NULL;
+		gain = false;
+	}
+	if (!piece) {
 		if (!gain)
-			no_gain(in, c0, cp, gen);
+			no_gain(in, c0, n, gen);
 		return;		/* (no memory or mem_limit: the old entries stay) */
 	}
-	count_packed(fs, w, publish_unchanged(fs, in, c0, out, cp, gen), false);
+	count_packed(fs, w, publish_unchanged(fs, in, c0, out, n, gen), false);
 }
 
 /* ---- small files gathered into one piece */
@@ -351,7 +441,7 @@ static void gather_flush(struct zfs_fs *fs, struct pack_walk *w)
 	bool gain = true;
 
 	if (w->gstored >= 2)
-		piece = encode_piece(fs, w->group, w->gn, w->gatime, out, &gain);
+		piece = encode_piece(fs, w, w->group, w->gn, w->gatime, out, &gain);
 	if (piece)
 		atomic_fetch_or(&piece->flags, ZFS_PIECE_GATHERED);
 	for (unsigned int k = 0; k < w->nm; k++) {
@@ -420,8 +510,8 @@ static bool gather_file(struct zfs_fs *fs, struct zfs_inode *in, struct pack_wal
 static void pack_file(struct zfs_fs *fs, struct zfs_inode *in, void *arg)
 {
 	struct pack_walk *w = arg;
-	uint64_t from = 0, c0;
-	unsigned int cp;
+	uint64_t from = 0, c0, bytes;
+	unsigned int n;
 
 	if (w->group && gather_file(fs, in, w))
 		return;
@@ -430,22 +520,25 @@ static void pack_file(struct zfs_fs *fs, struct zfs_inode *in, void *arg)
 		int err = 0;
 
 		zfs_rdlock(in);
-		if (!next_cluster(fs, in, w, from, &c0, &cp)) {
+		if (!next_unit(fs, in, w, from, &c0, &n, &bytes)) {
 			zfs_unlock(in);
 			return;
 		}
 		gen = in->file.pt.gen;
-		for (unsigned int i = 0; i < cp && !err; i++) {
+		for (unsigned int i = 0; i < n && !err; i++) {
 			struct zfs_pte e = zfs_ptab_lookup(&in->file.pt, c0 + i);
+			uint32_t t = e.atime;
 
-			if (e.atime > atime)
-				atime = e.atime;
+			if (zfs_pte_kind(&e) == ZFS_PTE_PIECE)
+				t = atomic_load(&((struct zfs_piece *)e.val)->atime);
+			if (t > atime && t <= w->now)
+				atime = t;
 			err = zfs_page_decode(fs, &e, w->pages + (size_t)i * PAGE);
 		}
 		zfs_unlock(in);
 		if (!err)
-			pack_cluster(fs, in, w, c0, cp, gen, atime);
-		from = c0 + fs->cluster_pages;
+			pack_unit(fs, in, w, c0, n, gen, atime, bytes);
+		from = c0 + w->unit;
 	}
 }
 
@@ -455,7 +548,12 @@ long zfs_pack(struct zfs_fs *fs, uint32_t min_age)
 
 	if (fs->cluster_pages < 2)
 		return 0;
-	w.pages = malloc((size_t)fs->cluster_pages * PAGE);
+	w.comp = fs->comp;
+	if (w.comp.type == ZFS_COMP_LZ4)
+		w.comp.hc = PACK_LZ4HC_LEVEL;
+	/* with a backing file, one cluster: writeback moves a piece from one cluster */
+	w.unit = fs->backing ? fs->cluster_pages : GATHER_PAGES;
+	w.pages = malloc((size_t)w.unit * PAGE);
 	if (!w.pages)
 		return -ENOMEM;
 	/* none: no gathering (also with a backing file: see above) */
@@ -469,7 +567,22 @@ long zfs_pack(struct zfs_fs *fs, uint32_t min_age)
 
 static void pack_tick(struct zfs_fs *fs)
 {
-	zfs_pack(fs, fs->opt.pack_after);
+	uint32_t start = zfs_fs_seconds(fs);
+
+	if (zfs_pack(fs, fs->opt.pack_after) >= 0 && !stopping(fs) && start > fs->opt.pack_after)
+		atomic_store(&fs->pack_offered, start - fs->opt.pack_after);
+}
+
+uint32_t zfs_pack_min_age(const struct zfs_fs *fs, uint32_t min_age)
+{
+	uint32_t offered = atomic_load(&((struct zfs_fs *)fs)->pack_offered), now;
+
+	if (!fs->pack_bg)
+		return min_age;
+	if (!offered)
+		return UINT32_MAX;
+	now = zfs_fs_seconds(fs);
+	return now - offered > min_age ? now - offered : min_age;
 }
 
 int zfs_pack_start(struct zfs_fs *fs)

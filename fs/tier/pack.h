@@ -9,8 +9,8 @@
 #include "zfs.h"
 
 /**
- * zfs_pack - pack every cluster of every file whose pages were all stored
- * singly and not written for @min_age seconds (pack.c says which).
+ * zfs_pack - pack every unit of every file whose pages were not written for
+ * @min_age seconds, and gather small files (pack.c says which).
  * Return: the pages moved into pieces, or -ENOMEM. Context: no lock held.
  */
 long zfs_pack(struct zfs_fs *fs, uint32_t min_age);
@@ -22,5 +22,14 @@ long zfs_pack(struct zfs_fs *fs, uint32_t min_age);
  */
 int zfs_pack_start(struct zfs_fs *fs);
 void zfs_pack_stop(struct zfs_fs *fs);
+
+/**
+ * zfs_pack_min_age - the least age (seconds) at which data has surely been
+ * offered to a whole pass of the packing thread, at least @min_age: what
+ * recomp_after= waits for, so that it recompresses pieces the packer made
+ * rather than pages it was about to pack. UINT32_MAX before the first whole
+ * pass; @min_age when no packing thread runs.
+ */
+uint32_t zfs_pack_min_age(const struct zfs_fs *fs, uint32_t min_age);
 
 #endif

@@ -54,6 +54,7 @@
 #include "cluster.h"
 #include "idlejob.h"
 #include "moves.h"
+#include "pack.h"
 #include "pagestore.h"
 #include "recompress.h"
 #include "zpool.h"
@@ -406,9 +407,11 @@ long zfs_recompress(struct zfs_fs *fs, const struct zfs_recomp_req *rq)
 
 static void recomp_tick(struct zfs_fs *fs)
 {
-	struct zfs_recomp_req rq = { .min_age = fs->opt.recomp_after };
+	/* After the packer: pieces it makes recompress better than the pages it takes. */
+	struct zfs_recomp_req rq = { .min_age = zfs_pack_min_age(fs, fs->opt.recomp_after) };
 
-	zfs_recompress(fs, &rq);
+	if (rq.min_age != UINT32_MAX)
+		zfs_recompress(fs, &rq);
 }
 
 int zfs_recomp_start(struct zfs_fs *fs)

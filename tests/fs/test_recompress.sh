@@ -3,7 +3,9 @@
 # zram's `echo all > idle` and `echo type=idle > recompress` on pieces and
 # single pages, reads clearing idle, type=huge and threshold=, INCOMP pages
 # not tried twice, rewrites of recompressed pages, recomp_after= in the
-# background, bad input refused, every byte read back (cold, O_DIRECT).
+# background (after the packer's pass when pack_after= is on: what it packs
+# is recompressed as pieces), bad input refused, every byte read back (cold,
+# O_DIRECT).
 set -euo pipefail
 . "$(dirname "$0")/stats_lib.sh"
 
@@ -102,8 +104,8 @@ echo 3600 >"$S/idle"	# nothing that old: nothing new, nothing cleared
 assert_eq "$(json idle_pages)" 4 "echo 3600 > idle"
 stats_umount
 
-echo "== recomp_after=2: the background thread does it"
-stats_mount -o cluster=16k,recomp=zstd,recomp_after=2
+echo "== recomp_after=2: the background thread does it (pack_after=0: nothing to wait for)"
+stats_mount -o cluster=16k,recomp=zstd,recomp_after=2,pack_after=0
 make_text "$WORK/t" 64
 dd if="$WORK/t" of="$MNT/f" bs=1M conv=fsync status=none
 for _ in $(seq 100); do
@@ -112,6 +114,21 @@ for _ in $(seq 100); do
 done
 assert_eq "$(json recomp_pages)" 64 "recomp_after=2 recompressed all within 10 s"
 cold_cmp "$WORK/t" "$MNT/f" "background recompression"
+stats_umount
+
+echo "== recomp_after=1 with pack_after=2: packed first, then recompressed"
+stats_mount -o cluster=16k,recomp=zstd,recomp_after=1,pack_after=2
+make_text "$WORK/t" 64
+dd if="$WORK/t" of="$MNT/f" bs=1M conv=fsync status=none
+sleep 1.5
+assert_eq "$(json recomp_pages)" 0 "recompressed before the packer's first whole pass"
+for _ in $(seq 150); do
+	[ "$(json recomp_pages)" -eq 64 ] && break
+	sleep 0.1
+done
+assert_eq "$(json recomp_pages)" 64 "packed, then recompressed within 15 s"
+[ "$(json pages_packed)" -eq 64 ] || fail "pages_packed $(json pages_packed): recompressed before packing"
+cold_cmp "$WORK/t" "$MNT/f" "background recompression after packing"
 stats_umount
 
 echo "== bad options"
