@@ -283,6 +283,7 @@ int zfs_piece_decode(struct zfs_fs *fs, const struct zfs_piece *p, unsigned int 
 	pages = big + ZFS_BIG_SCRATCH;
 	if (cached != p || cached_id != p->id || slot >= cached_pages) {
 		const struct zfs_compressor *c = &fs->comp;
+		bool again = cached == p && cached_id == p->id;	/* a later slot of it */
 		unsigned int want = p->npages;
 		int n;
 
@@ -294,17 +295,20 @@ int zfs_piece_decode(struct zfs_fs *fs, const struct zfs_piece *p, unsigned int 
 			/* the backing file could not be read (writeback.c) */
 		} else if (p->clen == (size_t)p->npages * PAGE) {	/* a raw page shared */
 			memcpy(pages, big, p->clen);
-		} else if (c->type == ZFS_COMP_LZ4 && slot + 1 < p->npages &&
+		} else if (c->type == ZFS_COMP_LZ4 && slot + 1 < p->npages && !again &&
 			   !(atomic_load_explicit(&p->flags, memory_order_relaxed) &
 			     ZFS_PIECE_GATHERED)) {
 			/*
 			 * A random read needs the stream only up to its slot:
-			 * lz4 stops there (half the work on average); a read
-			 * of a later slot expands the piece again. Not for a
-			 * piece gathered from small files: they are read one
-			 * after another (grep -r, cp -r: each file its own READ,
-			 * slot after slot), and stopping at each would expand
-			 * the piece again for every file.
+			 * lz4 stops there (half the work on average). A read
+			 * of a later slot of the same piece (a sequential
+			 * read that does not cover the piece, as a readahead
+			 * window that starts inside it) expands it whole, so
+			 * the pages of a piece read one by one cost at most
+			 * two expansions, not one per page. Not for a piece
+			 * gathered from small files: they are read one after
+			 * another (grep -r, cp -r: each file its own READ,
+			 * slot after slot), so it is expanded whole at once.
 			 */
 			n = zfs_decompress_prefix(c, big, p->clen, pages,
 						  (size_t)p->npages * PAGE, (slot + 1) * PAGE);
