@@ -9,11 +9,14 @@
 # is given the same pages. In every round, for each corpus, in turn: zram (a device
 # of our own from /sys/class/zram-control/hot_add, lz4, dd bs=1M oflag=direct) and
 # zpoolfs with each cluster size (dd bs=1M conv=fsync into one file). Recorded: write
-# MiB/s, mem_used_total, cold read MiB/s (dd iflag=direct bs=1M). Then, on each cluster
+# MiB/s, mem_used_total, cold read MiB/s (dd iflag=direct bs=1M); then the same once
+# the packer has repacked the file ("+pk": pack_after=4 rather than the default 30,
+# so the bench need not wait; memory after a compaction). Then, on each cluster
 # size, a BENCH_CL_FIO_MIB file of the text corpus written whole (dd bs=1M), read and
 # rewritten by fio at random 4 KiB offsets (psync, page cache dropped first; rewrites
-# 50 % compressible). With recomp=zstd (BENCH_CL_RECOMP sizes): memory after echo all >
-# idle, echo type=idle > recompress and a compaction, the time those took, cold reads.
+# 50 % compressible). With recomp=zstd (BENCH_CL_RECOMP sizes): memory after packing,
+# echo all > idle, echo type=idle > recompress and a compaction, the time the last
+# three took, cold reads.
 # Parallel writers (BENCH_CL_WRITERS, on BENCH_CL_WRITER_SIZES): the text corpus split N
 # ways, zram (regions of the device, oflag=direct) beside zpoolfs (a file each).
 # Results: $BUILD/bench/cluster.tsv (raw) and medians printed with ratios against zram
@@ -115,48 +118,67 @@ zumount() {
 	zpid=
 }
 
+# Rows for the mount's memory now (as WHO) and a cold read of its file.
+mem_and_read() {
+	local set=$1 who=$2 cat=$3 bytes=$4 t0 t1 mem
+	mem=$(awk '{ print $3 }' "$mnt/.zpool/mm_stat")
+	row "$set" "$who" mem "$r" "$mem" bytes
+	row "$set" "$who" saving "$r" "$(awk -v b="$bytes" -v m="$mem" 'BEGIN { printf "%.4f", b / m }')" x
+	drop
+	t0=$(secs)
+	dd if="$mnt/f" of=/dev/null bs=1M iflag=direct status=none
+	t1=$(secs)
+	row "$set" "$who" read "$r" "$(mibs "$bytes" "$t0" "$t1")" MiB/s
+	cmp -s "$cat" "$mnt/f" || { echo "$who: $set read back differs" >&2; exit 1; }
+}
+
+# Until the packer has been idle for a few seconds (pages_packed stops moving).
+wait_packed() {
+	local prev=-1 now i
+	for i in $(seq 120); do
+		sleep 1
+		now=$(jq -r .counters.pages_packed "$mnt/.zpool/stats.json")
+		[ "$i" -ge 6 ] && [ "$now" = "$prev" ] && break
+		prev=$now
+	done
+}
+
+# Write, then memory and a cold read; then the same once the packer has
+# repacked the file ("+pk": pack.c; pack_after=4 instead of the default 30
+# so the bench need not wait; memory after a compaction).
 zfs_round() {
-	local set=$1 cat=$2 cl=$3 bytes t0 t1 mem
+	local set=$1 cat=$2 cl=$3 bytes t0 t1
 	bytes=$(stat -c %s "$cat")
-	zmount "$cl"
+	zmount "$cl" pack_after=4
 	drop
 	t0=$(secs)
 	dd if="$cat" of="$mnt/f" bs=1M conv=fsync status=none
 	t1=$(secs)
 	row "$set" "cl$cl" write "$r" "$(mibs "$bytes" "$t0" "$t1")" MiB/s
-	mem=$(awk '{ print $3 }' "$mnt/.zpool/mm_stat")
-	row "$set" "cl$cl" mem "$r" "$mem" bytes
-	row "$set" "cl$cl" saving "$r" "$(awk -v b="$bytes" -v m="$mem" 'BEGIN { printf "%.4f", b / m }')" x
-	drop
-	t0=$(secs)
-	dd if="$mnt/f" of=/dev/null bs=1M iflag=direct status=none
-	t1=$(secs)
-	row "$set" "cl$cl" read "$r" "$(mibs "$bytes" "$t0" "$t1")" MiB/s
-	cmp -s "$cat" "$mnt/f" || { echo "cluster=$cl: $set read back differs" >&2; exit 1; }
+	mem_and_read "$set" "cl$cl" "$cat" "$bytes"
+	if [ "$cl" != 4k ]; then
+		wait_packed
+		echo 1 >"$mnt/.zpool/compact"
+		mem_and_read "$set" "cl$cl+pk" "$cat" "$bytes"
+	fi
 	zumount
 }
 
-# recomp=zstd: write, mark idle, recompress, compact; memory then, and the time it took.
+# recomp=zstd: write, wait for the packer, mark idle, recompress, compact;
+# memory then, the time the last three took, and a cold read.
 recomp_round() {
-	local set=$1 cat=$2 cl=$3 bytes t0 t1 mem
+	local set=$1 cat=$2 cl=$3 bytes t0 t1
 	bytes=$(stat -c %s "$cat")
-	zmount "$cl" recomp=zstd
+	zmount "$cl" recomp=zstd,pack_after=4
 	dd if="$cat" of="$mnt/f" bs=1M conv=fsync status=none
+	wait_packed
 	t0=$(secs)
 	echo all >"$mnt/.zpool/idle"
 	echo type=idle >"$mnt/.zpool/recompress"
 	echo 1 >"$mnt/.zpool/compact"
 	t1=$(secs)
 	row "$set" "cl$cl+zstd" recompress "$r" "$(mibs "$bytes" "$t0" "$t1")" MiB/s
-	mem=$(awk '{ print $3 }' "$mnt/.zpool/mm_stat")
-	row "$set" "cl$cl+zstd" mem "$r" "$mem" bytes
-	row "$set" "cl$cl+zstd" saving "$r" "$(awk -v b="$bytes" -v m="$mem" 'BEGIN { printf "%.4f", b / m }')" x
-	drop
-	t0=$(secs)
-	dd if="$mnt/f" of=/dev/null bs=1M iflag=direct status=none
-	t1=$(secs)
-	row "$set" "cl$cl+zstd" read "$r" "$(mibs "$bytes" "$t0" "$t1")" MiB/s
-	cmp -s "$cat" "$mnt/f" || { echo "cluster=$cl+zstd: $set read back differs" >&2; exit 1; }
+	mem_and_read "$set" "cl$cl+zstd" "$cat" "$bytes"
 	zumount
 }
 
@@ -238,7 +260,8 @@ noise_report cluster "$res"
 python3 - "$res" "$SIZES" "$RECOMP_SIZES" "$WRITERS" "$WRITER_SIZES" <<'EOF'
 import sys, statistics as st
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.count("\t") == 5]
-sizes = sys.argv[2].split() + [c + "+zstd" for c in sys.argv[3].split()]
+sizes = sys.argv[2].split() + [c + "+pk" for c in sys.argv[2].split() if c != "4k"] + \
+    [c + "+zstd" for c in sys.argv[3].split()]
 vals = {}
 for s, who, what, r, v, unit in rows:
     if s in ("meta",):
