@@ -38,7 +38,7 @@
  * block format, read by the same decoder at the same speed, about 20 %
  * smaller than lz4's fast mode at 64 KiB, and 5-8 times slower to make,
  * which a background thread at idle priority can afford and a request
- * cannot (docs/BENCHMARKS.md: text 1.14x zram's saving written, 1.46x
+ * cannot (docs/BENCHMARKS.md: text 1.14x zram's saving written, 1.455x
  * packed). The new piece is kept only if it is smaller than what the
  * unit's entries hold now; it is flagged PACKED, and so are the old pieces
  * of a unit that would not shrink (their single pages NOPACK), so no pass
