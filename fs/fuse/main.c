@@ -313,9 +313,10 @@ int main(int argc, char *argv[])
 	start_helpers();
 	if (zfs_autocompact_start(fs))
 		fprintf(stderr, "zpoolfs: warning: no automatic compaction (no thread)\n");
-	zfs_recomp_start(fs);
+	/* packing first: recomp_after='s thread reads fs->pack_bg (zfs_pack_min_age()) */
 	if (zfs_pack_start(fs))
 		fprintf(stderr, "zpoolfs: warning: no packing (no thread)\n");
+	zfs_recomp_start(fs);
 	if (zfs_wbd_start(fs))
 		fprintf(stderr, "zpoolfs: warning: no automatic writeback (no thread)\n");
 	threads = request_threads(&co, &opt);
@@ -328,7 +329,7 @@ int main(int argc, char *argv[])
 	zfs_uring_stop();
 	zfs_wbd_stop(fs);
 	zfs_autocompact_stop(fs);
-	zfs_recomp_stop(fs);
+	zfs_recomp_stop(fs);	/* before packing's, whose thread it reads */
 	zfs_pack_stop(fs);
 	zfs_workers_stop();
 	zfs_replybuf_fini();
