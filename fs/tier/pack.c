@@ -27,12 +27,14 @@
  * page either a single COMP, HUGE or SAME entry compressed by comp= (prio
  * 0) and not flagged NOPACK, or a page of a prio-0 piece in the pool that
  * only this unit's entries hold (a whole-cluster write's, not shared, not
- * gathered, not in the dedup index, not PACKED while more than half live),
- * at least two of them in the pool (one stored page has nothing to share a
- * block with); holes, written-back (BACKED), recompressed (prio 1) and
- * shared data are left alone, and so is everything with -o dedup, which
- * stores single pages as one-page pieces. So a file written in whole 16 KiB
- * clusters (cp, dd) is re-encoded four clusters to a piece once it is idle.
+ * gathered, not PACKED while more than half live), at least two of them in
+ * the pool (one stored page has nothing to share a block with); holes,
+ * written-back (BACKED), recompressed (prio 1) and shared data are left
+ * alone. So a file written in whole 16 KiB clusters (cp, dd) is re-encoded
+ * four clusters to a piece once it is idle. Nothing is packed with -o
+ * dedup: its index finds stored data by the hash of what one write stores
+ * (a cluster, or a page as a one-page piece), so a repacked or gathered
+ * piece would no longer match a later write of the same data.
  *
  * The packer compresses with LZ4HC when comp=lz4 (compress.c): the same
  * block format, read by the same decoder at the same speed, about 20 %
@@ -169,7 +171,7 @@ static bool packable(const struct zfs_pte *e, uint32_t now, uint32_t min_age, un
  * May entry @i of the unit @e[0..n-1] join a piece made of the unit? Single
  * pages as packable() says; a piece only if it is prio 0, in the pool, old
  * enough, held by nothing but its entries in this unit (not shared, not
- * gathered, not in the dedup index) and not already the packer's while
+ * gathered) and not already the packer's while
  * more than half live. Adds its compressed bytes to *@bytes (a piece's
  * once). Context: the inode's lock.
  */
@@ -546,7 +548,7 @@ long zfs_pack(struct zfs_fs *fs, uint32_t min_age)
 {
 	struct pack_walk w = { .now = zfs_fs_seconds(fs), .min_age = min_age };
 
-	if (fs->cluster_pages < 2)
+	if (fs->cluster_pages < 2 || fs->dedup)
 		return 0;
 	w.comp = fs->comp;
 	if (w.comp.type == ZFS_COMP_LZ4)
@@ -589,7 +591,7 @@ int zfs_pack_start(struct zfs_fs *fs)
 {
 	unsigned int period = fs->opt.pack_after / 2;
 
-	if (!fs->opt.pack_after || fs->cluster_pages < 2)
+	if (!fs->opt.pack_after || fs->cluster_pages < 2 || fs->dedup)
 		return 0;
 	return zfs_idlejob_start(&fs->pack_bg, fs, period < 1 ? 1 : period > 60 ? 60 : period,
 				 pack_tick);
