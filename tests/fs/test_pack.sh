@@ -125,6 +125,7 @@ cmp "$text" "$MNT/w" || fail "w differs after repacking"
 echo 3 >/proc/sys/vm/drop_caches
 cmp "$text" "$MNT/w" || fail "w differs after repacking (cold)"
 reconcile "after repacking"
+assert_eq "$(xattr "$MNT/w" stored)" "$(mm compr_data_size)" "w's stored= after repacking (the only file)"
 sleep 2
 assert_eq "$(counter pages_packed)" "$packed" "a repacked piece is not packed again"
 # Nine of a piece's sixteen pages rewritten: the seven left are split out (tidy).
