@@ -135,7 +135,7 @@ struct pack_member {
 struct pack_walk {
 	uint32_t now, min_age;
 	struct zfs_compressor comp;	/* comp=, with LZ4HC for lz4 */
-	unsigned int unit;	/* the per-file path's pages: unit_pages() */
+	unsigned int unit;	/* the per-file path's pages: 64 KiB, one cluster with backing= */
 	char *pages;		/* unit decoded pages */
 	char *group;		/* GATHER_PAGES pages gathered from small files */
 	struct pack_member m[GATHER_PAGES];
@@ -150,8 +150,34 @@ static bool stopping(const struct zfs_fs *fs)
 	return zfs_idlejob_stopping(fs->pack_bg);
 }
 
+/* Was data last read or written at @atime old enough for this pass? */
+static bool aged(const struct pack_walk *w, uint32_t atime)
+{
+	/* (written since the pass began: younger than any age) */
+	return atime <= w->now && w->now - atime >= w->min_age;
+}
+
+/* The last read or write of entry @e: its own, or its piece's. */
+static uint32_t entry_atime(const struct zfs_pte *e)
+{
+	if (zfs_pte_kind(e) == ZFS_PTE_PIECE)
+		return atomic_load_explicit(&((struct zfs_piece *)e->val)->atime,
+					    memory_order_relaxed);
+	return e->atime;
+}
+
+/* How many of the entries @e[0..n-1] show the piece entry @x shows (0: @x is no piece). */
+static unsigned int piece_entries(const struct zfs_pte *e, unsigned int n, const struct zfs_pte *x)
+{
+	unsigned int here = 0;
+
+	for (unsigned int j = 0; j < n && zfs_pte_kind(x) == ZFS_PTE_PIECE; j++)
+		here += zfs_pte_kind(&e[j]) == ZFS_PTE_PIECE && e[j].val == x->val;
+	return here;
+}
+
 /* May this entry join a piece? Counts the pool-stored ones in *@stored. */
-static bool packable(const struct zfs_pte *e, uint32_t now, uint32_t min_age, unsigned int *stored)
+static bool packable(const struct zfs_pte *e, const struct pack_walk *w, unsigned int *stored)
 {
 	enum zfs_pte_kind k = zfs_pte_kind(e);
 
@@ -159,8 +185,7 @@ static bool packable(const struct zfs_pte *e, uint32_t now, uint32_t min_age, un
 		return false;
 	if (e->info & (ZFS_PTE_PRIO_MASK | ZFS_PTE_NOPACK))
 		return false;
-	/* (written since the pass began: younger than any age) */
-	if (e->atime > now || now - e->atime < min_age)
+	if (!aged(w, e->atime))
 		return false;
 	if (k != ZFS_PTE_SAME)
 		(*stored)++;
@@ -179,10 +204,10 @@ static bool unit_entry_ok(const struct zfs_pte *e, unsigned int n, unsigned int 
 			  const struct pack_walk *w, unsigned int *stored, uint64_t *bytes)
 {
 	struct zfs_piece *p = (struct zfs_piece *)e[i].val;
-	unsigned int flags, live, here = 0, j;
+	unsigned int flags, live, j;
 
 	if (zfs_pte_kind(&e[i]) != ZFS_PTE_PIECE) {
-		if (!packable(&e[i], w->now, w->min_age, stored))
+		if (!packable(&e[i], w, stored))
 			return false;
 		if (zfs_pte_kind(&e[i]) != ZFS_PTE_SAME)
 			*bytes += zfs_pte_kind(&e[i]) == ZFS_PTE_HUGE ? PAGE : zfs_pte_len(&e[i]);
@@ -194,12 +219,10 @@ static bool unit_entry_ok(const struct zfs_pte *e, unsigned int n, unsigned int 
 		return false;
 	if ((flags & ZFS_PIECE_PACKED) && live * 2 > p->npages)
 		return false;
-	if (atomic_load_explicit(&p->atime, memory_order_relaxed) > w->now ||
-	    w->now - atomic_load_explicit(&p->atime, memory_order_relaxed) < w->min_age)
+	if (!aged(w, entry_atime(&e[i])))
 		return false;
-	for (j = 0; j < n; j++)
-		here += zfs_pte_kind(&e[j]) == ZFS_PTE_PIECE && e[j].val == e[i].val;
-	if (here != live || atomic_load_explicit(&p->refs, memory_order_relaxed) != live)
+	if (piece_entries(e, n, &e[i]) != live ||
+	    atomic_load_explicit(&p->refs, memory_order_relaxed) != live)
 		return false;
 	for (j = 0; j < i; j++)
 		if (zfs_pte_kind(&e[j]) == ZFS_PTE_PIECE && e[j].val == e[i].val)
@@ -212,7 +235,7 @@ static bool unit_entry_ok(const struct zfs_pte *e, unsigned int n, unsigned int 
 
 /*
  * The first unit at or after page @from that can be packed: its first page
- * in *@c0, its pages in *@n (fewer than unit_pages() for the unit of EOF),
+ * in *@c0, its pages in *@n (fewer than w->unit for the unit of EOF),
  * the compressed bytes its entries hold now in *@bytes. Context: the
  * inode's lock.
  */
@@ -382,16 +405,15 @@ static bool gatherable(const struct zfs_pte *e, const struct pack_walk *w, unsig
 		       unsigned int *stored)
 {
 	struct zfs_piece *p = (struct zfs_piece *)e->val;
-	unsigned int flags, live, atime;
+	unsigned int flags, live;
 
 	if (zfs_pte_kind(e) != ZFS_PTE_PIECE)
-		return packable(e, w->now, w->min_age, stored);
+		return packable(e, w, stored);
 	flags = atomic_load_explicit(&p->flags, memory_order_relaxed);
 	live = atomic_load_explicit(&p->live, memory_order_relaxed);
-	atime = atomic_load_explicit(&p->atime, memory_order_relaxed);
 	if (flags & (ZFS_PTE_PRIO_MASK | ZFS_PIECE_BACKED))
 		return false;
-	if (atime > w->now || w->now - atime < w->min_age)
+	if (!aged(w, entry_atime(e)))
 		return false;
 	if (live * 2 > p->npages &&
 	    ((flags & ZFS_PIECE_GATHERED) || here != live ||
@@ -417,14 +439,9 @@ static bool small_file(struct zfs_inode *in, const struct pack_walk *w, unsigned
 	for (unsigned int i = 0; i < end; i++)
 		e[i] = zfs_ptab_lookup(&in->file.pt, i);
 	*stored = 0;
-	for (unsigned int i = 0; i < end; i++) {
-		unsigned int here = 0;
-
-		for (unsigned int j = 0; j < end && zfs_pte_kind(&e[i]) == ZFS_PTE_PIECE; j++)
-			here += zfs_pte_kind(&e[j]) == ZFS_PTE_PIECE && e[j].val == e[i].val;
-		if (!gatherable(&e[i], w, here, stored))
+	for (unsigned int i = 0; i < end; i++)
+		if (!gatherable(&e[i], w, piece_entries(e, (unsigned int)end, &e[i]), stored))
 			return false;
-	}
 	*n = (unsigned int)end;
 	return *stored > 0;
 }
@@ -489,10 +506,8 @@ static bool gather_file(struct zfs_fs *fs, struct zfs_inode *in, struct pack_wal
 	mb->n = n;
 	for (unsigned int i = 0; i < n && !err; i++) {
 		struct zfs_pte e = zfs_ptab_lookup(&in->file.pt, i);
-		uint32_t atime = e.atime;
+		uint32_t atime = entry_atime(&e);
 
-		if (zfs_pte_kind(&e) == ZFS_PTE_PIECE)
-			atime = atomic_load(&((struct zfs_piece *)e.val)->atime);
 		if (atime > w->gatime && atime <= w->now)
 			w->gatime = atime;
 		err = zfs_page_decode(fs, &e, w->group + (size_t)(w->gn + i) * PAGE);
@@ -529,10 +544,8 @@ static void pack_file(struct zfs_fs *fs, struct zfs_inode *in, void *arg)
 		gen = in->file.pt.gen;
 		for (unsigned int i = 0; i < n && !err; i++) {
 			struct zfs_pte e = zfs_ptab_lookup(&in->file.pt, c0 + i);
-			uint32_t t = e.atime;
+			uint32_t t = entry_atime(&e);
 
-			if (zfs_pte_kind(&e) == ZFS_PTE_PIECE)
-				t = atomic_load(&((struct zfs_piece *)e.val)->atime);
 			if (t > atime && t <= w->now)
 				atime = t;
 			err = zfs_page_decode(fs, &e, w->pages + (size_t)i * PAGE);
