@@ -115,6 +115,7 @@ struct zfs_fs {
 	size_t huge_threshold;		/* compressed >= this: store the page raw */
 	size_t chain_obj;		/* largest pool object of a piece's chain (cluster.c) */
 	unsigned int cluster_pages;	/* opt.cluster_pages: pages per cluster, 1 = none */
+	unsigned int piece_span;	/* aligned pages a piece may span (cluster.c) */
 	struct zfs_dedup *dedup;	/* -o dedup: the index (dedup.c), else NULL */
 	time_t mono_base;		/* CLOCK_MONOTONIC_COARSE seconds at mount */
 	uid_t owner;			/* who mounted: may write .zpool/compact */

@@ -68,6 +68,8 @@
 
 #define PAGE ZFS_PAGE_SIZE
 
+_Static_assert(ZFS_BIG_SCRATCH == ZFS_PIECE_MAX_PAGES * PAGE, "a piece fills a big buffer");
+
 static atomic_uint next_id;
 
 /* The thread's last expanded piece (its pages are in the second big buffer). */
@@ -83,6 +85,15 @@ int zfs_cluster_init(struct zfs_fs *fs)
 		return -EINVAL;
 	fs->chain_obj = max > PAGE ? PAGE : max;
 	fs->cluster_pages = fs->opt.cluster_pages ? fs->opt.cluster_pages : 1;
+	/*
+	 * The packer's pieces span 64 KiB whatever cluster= is; recompression
+	 * merges them into 256 KiB, except where a piece must stay within what
+	 * one write stores (dedup) or within a cluster (writeback), and with
+	 * cluster=4k, whose accounting stays zram's (recompress.c).
+	 */
+	fs->piece_span = ZFS_CLUSTER_MAX_PAGES;
+	if (fs->cluster_pages > 1 && fs->opt.recomp && !fs->opt.dedup && !fs->opt.backing)
+		fs->piece_span = ZFS_PIECE_MAX_PAGES;
 	return 0;
 }
 
@@ -199,7 +210,7 @@ int zfs_cluster_encode(struct zfs_fs *fs, const struct zfs_compressor *c, const 
 		       unsigned int n, struct zfs_pte *out)
 {
 	const char *s = src, *in;
-	unsigned int data[ZFS_CLUSTER_MAX_PAGES], m = 0, i;
+	unsigned int data[ZFS_PIECE_MAX_PAGES], m = 0, i;
 	struct zfs_piece *p;
 	char *big, *cbuf;
 	uint64_t hash = 0;
@@ -219,7 +230,8 @@ int zfs_cluster_encode(struct zfs_fs *fs, const struct zfs_compressor *c, const 
 	if (m < 2) {
 		return encode_listed(fs, s, data, m, n, out);
 	}
-	if (fs->dedup && zfs_dedup_cluster(fs, s, data, m, out, &hash))
+	if (fs->dedup && n <= ZFS_CLUSTER_MAX_PAGES &&
+	    zfs_dedup_cluster(fs, s, data, m, out, &hash))
 		return 0;	/* the same pages are stored: a reference each */
 	big = zfs_thread_big();
 	if (!big)
@@ -242,11 +254,12 @@ int zfs_cluster_encode(struct zfs_fs *fs, const struct zfs_compressor *c, const 
 	if (clen == 0) {
 		return encode_listed(fs, s, data, m, n, out);
 	}
-	err = zfs_piece_store(fs, cbuf, (size_t)clen, m, 0, &p);
+	err = zfs_piece_store(fs, cbuf, (size_t)clen, m,
+			      c == &fs->recomp ? 1U << ZFS_PTE_PRIO_SHIFT : 0, &p);
 	if (err)
 		return err;
 	atomic_init(&p->refs, m);
-	if (fs->dedup)
+	if (fs->dedup && n <= ZFS_CLUSTER_MAX_PAGES)
 		zfs_dedup_insert(fs, p, hash);
 	for (i = 0; i < m; i++)
 		out[data[i]] = zfs_pte_make(ZFS_PTE_PIECE, (unsigned long)p, i);
@@ -406,18 +419,17 @@ bool zfs_piece_touch(struct zfs_fs *fs, struct zfs_piece *p, uint32_t now)
 }
 
 /*
- * What zfs_cluster_tidy() looks at around a page: its aligned 64 KiB, not
- * just its cluster, since the packer's pieces span 64 KiB of a file
- * whatever cluster= is (pack.c).
+ * zfs_cluster_tidy() looks at the aligned fs->piece_span pages around a
+ * page, not just its cluster: the packer's pieces span 64 KiB of a file
+ * whatever cluster= is (pack.c), recompression's up to 256 KiB.
  */
-#define TIDY_PAGES ZFS_CLUSTER_MAX_PAGES
 
-/* Store the live pages of @p in the TIDY_PAGES at @first singly. */
+/* Store the live pages of @p in the fs->piece_span pages at @first singly. */
 static void split_piece(struct zfs_fs *fs, struct zfs_inode *in, uint64_t first,
 			struct zfs_piece *p, char *page)
 {
 	zfs_piece_get(p);	/* until the last entry is gone from the table */
-	for (uint64_t i = first; i < first + TIDY_PAGES; i++) {
+	for (uint64_t i = first; i < first + fs->piece_span; i++) {
 		struct zfs_pte e = zfs_ptab_lookup(&in->file.pt, i), ne, old;
 
 		if (zfs_pte_kind(&e) != ZFS_PTE_PIECE || (struct zfs_piece *)e.val != p)
@@ -439,7 +451,7 @@ static void split_piece(struct zfs_fs *fs, struct zfs_inode *in, uint64_t first,
 
 void zfs_cluster_tidy(struct zfs_fs *fs, struct zfs_inode *in, uint64_t idx)
 {
-	uint64_t first = idx & ~(uint64_t)(TIDY_PAGES - 1);
+	uint64_t first = idx & ~(uint64_t)(fs->piece_span - 1);
 	struct zfs_inode *held;
 	char *page;
 
@@ -447,7 +459,7 @@ void zfs_cluster_tidy(struct zfs_fs *fs, struct zfs_inode *in, uint64_t idx)
 		return;
 	/* Pages stored singly under mem_limit may need room from this file. */
 	held = zfs_wb_hold(in);
-	for (uint64_t i = first; i < first + TIDY_PAGES; i++) {
+	for (uint64_t i = first; i < first + fs->piece_span; i++) {
 		struct zfs_pte e = zfs_ptab_lookup(&in->file.pt, i);
 		struct zfs_piece *p = (struct zfs_piece *)e.val;
 		unsigned int live;
@@ -486,5 +498,27 @@ unsigned int zfs_piece_replace(struct zfs_fs *fs, struct zfs_inode *in, uint64_t
 		zfs_page_release(fs, &prev);
 		moved++;
 	}
+	return moved;
+}
+
+unsigned int zfs_cluster_publish(struct zfs_fs *fs, struct zfs_inode *in, uint64_t idx,
+				 struct zfs_pte *out, unsigned int n, uint32_t gen)
+{
+	struct zfs_pte old[ZFS_PIECE_MAX_PAGES];
+	unsigned int i, done = 0, moved = 0;
+
+	zfs_wrlock(in);
+	if (in->file.pt.gen == gen) {
+		for (; done < n; done++) {
+			if (zfs_page_publish(fs, in, idx + done, out[done], &old[done]))
+				break;
+			moved += zfs_pte_kind(&out[done]) == ZFS_PTE_PIECE;
+		}
+	}
+	zfs_unlock(in);
+	for (i = 0; i < done; i++)
+		zfs_page_release(fs, &old[i]);
+	for (i = done; i < n; i++)
+		zfs_page_release(fs, &out[i]);
 	return moved;
 }

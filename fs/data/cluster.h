@@ -24,7 +24,13 @@
 
 #include "zfs.h"
 
-#define ZFS_CLUSTER_MAX_PAGES 16	/* cluster=64k */
+#define ZFS_CLUSTER_MAX_PAGES 16	/* cluster=64k; also what the packer makes */
+
+/*
+ * The most pages of one piece: recompression merges a file's idle pieces
+ * into aligned 256 KiB (recompress.c) when fs->piece_span says it may.
+ */
+#define ZFS_PIECE_MAX_PAGES 64
 
 /*
  * A written-back piece (writeback.c): its clen bytes are in the backing file
@@ -56,7 +62,7 @@ struct zfs_piece {
 	atomic_uint refs;	/* holders: entries (published or not), the dedup index */
 	atomic_uint live;	/* published entries; the piece's bytes are counted while > 0 */
 	atomic_uint flags;	/* ZFS_PTE_IDLE, ZFS_PTE_INCOMP, ZFS_PTE_PRIO_*, ZFS_PIECE_BACKED, _GATHERED, _PACKED */
-	uint8_t npages;		/* pages compressed together: 1..ZFS_CLUSTER_MAX_PAGES */
+	uint8_t npages;		/* pages compressed together: 1..ZFS_PIECE_MAX_PAGES */
 	uint8_t nobj;		/* pool objects in the chain */
 	uint16_t spare;		/* dedup.c: indexed? and the index shard; set before visible */
 	uint32_t id;		/* unique while alive: keys the threads' decode caches */
@@ -85,12 +91,13 @@ struct zfs_piece *zfs_piece_new_backed(const struct zfs_piece *old, uint64_t off
 int zfs_cluster_init(struct zfs_fs *fs);
 
 /**
- * zfs_cluster_encode - store @n (1..ZFS_CLUSTER_MAX_PAGES) contiguous pages
+ * zfs_cluster_encode - store @n (1..ZFS_PIECE_MAX_PAGES) contiguous pages
  * at @src as entries @out[0..n-1]: same-filled pages as SAME, the others
  * compressed together into one piece (one reference per PIECE entry), or,
  * when that does not save at least an eighth (or only one page is left),
- * page by page as zfs_page_encode() does. The piece is made by @c, which
- * must read back with fs->comp (fs->comp itself, or with hc set: pack.c).
+ * page by page as zfs_page_encode() does. The piece is made by @c: fs->comp
+ * itself, its LZ4HC copy (pack.c; both read back with fs->comp, prio 0), or
+ * fs->recomp (recompress.c: the piece is prio 1, read back with it).
  * Return: 0; -ENOMEM; -ENOSPC (mem_limit): then nothing is allocated and
  * @out is all holes. Context: no lock; the thread's compressor and buffers.
  */
@@ -170,5 +177,17 @@ void zfs_cluster_tidy(struct zfs_fs *fs, struct zfs_inode *in, uint64_t idx);
  */
 unsigned int zfs_piece_replace(struct zfs_fs *fs, struct zfs_inode *in, uint64_t first,
 			       unsigned int n, struct zfs_piece *old, struct zfs_piece *new);
+
+/**
+ * zfs_cluster_publish - the @n new entries @out (zfs_cluster_encode()'s)
+ * at pages @idx.. of @in, if its table is still at generation @gen (so the
+ * entries they replace still hold the data @out was made from); then what
+ * they replaced, and whatever was not published, released. A publish that
+ * fails part-way leaves each page valid: its old entry or its new one.
+ * Return: the PIECE entries published. Context: no lock (takes @in's write
+ * lock).
+ */
+unsigned int zfs_cluster_publish(struct zfs_fs *fs, struct zfs_inode *in, uint64_t idx,
+				 struct zfs_pte *out, unsigned int n, uint32_t gen);
 
 #endif

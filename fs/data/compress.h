@@ -78,11 +78,12 @@ int zfs_decompress_buf(const struct zfs_compressor *c, const void *src, size_t l
 int zfs_decompress_prefix(const struct zfs_compressor *c, const void *src, size_t len, void *dst,
 			  size_t dstlen, size_t want);
 
-#define ZFS_BIG_SCRATCH (64 * 1024)	/* the largest cluster */
+#define ZFS_BIG_SCRATCH (256 * 1024)	/* the largest piece: ZFS_PIECE_MAX_PAGES pages */
 
 /**
  * zfs_thread_big - two ZFS_BIG_SCRATCH buffers owned by the calling thread
- * (for clusters), made on first use and freed when the thread ends.
+ * (for pieces), made on first use and freed when the thread ends. Only
+ * what a thread touches is resident: 64 KiB pieces touch a quarter.
  * Return: the first buffer (the second follows it), or NULL (ENOMEM).
  */
 void *zfs_thread_big(void);

@@ -326,33 +326,6 @@ static struct zfs_piece *encode_piece(struct zfs_fs *fs, struct pack_walk *w, co
 	return piece;
 }
 
-/*
- * Publish the @n entries @out at page @idx of @in if its table is still at
- * generation @gen, then release what they replaced and what was not
- * published. Return: the PIECE entries published.
- */
-static unsigned int publish_unchanged(struct zfs_fs *fs, struct zfs_inode *in, uint64_t idx,
-				      struct zfs_pte *out, unsigned int n, uint32_t gen)
-{
-	struct zfs_pte old[ZFS_CLUSTER_MAX_PAGES];
-	unsigned int i, done = 0, moved = 0;
-
-	zfs_wrlock(in);
-	if (in->file.pt.gen == gen) {
-		for (; done < n; done++) {
-			if (zfs_page_publish(fs, in, idx + done, out[done], &old[done]))
-				break;
-			moved += zfs_pte_kind(&out[done]) == ZFS_PTE_PIECE;
-		}
-	}
-	zfs_unlock(in);
-	for (i = 0; i < done; i++)
-		zfs_page_release(fs, &old[i]);
-	for (i = done; i < n; i++)
-		zfs_page_release(fs, &out[i]);
-	return moved;
-}
-
 /* Count @moved pages packed (and gathered, if @gathered). */
 static void count_packed(struct zfs_fs *fs, struct pack_walk *w, unsigned int moved, bool gathered)
 {
@@ -389,7 +362,7 @@ static void pack_unit(struct zfs_fs *fs, struct zfs_inode *in, struct pack_walk 
 			no_gain(in, c0, n, gen);
 		return;		/* (no memory or mem_limit: the old entries stay) */
 	}
-	count_packed(fs, w, publish_unchanged(fs, in, c0, out, n, gen), false);
+	count_packed(fs, w, zfs_cluster_publish(fs, in, c0, out, n, gen), false);
 }
 
 /* ---- small files gathered into one piece */
@@ -467,7 +440,7 @@ static void gather_flush(struct zfs_fs *fs, struct pack_walk *w)
 		struct pack_member *mb = &w->m[k];
 
 		if (piece)
-			moved += publish_unchanged(fs, mb->in, 0, out + mb->first, mb->n, mb->gen);
+			moved += zfs_cluster_publish(fs, mb->in, 0, out + mb->first, mb->n, mb->gen);
 		else if (!gain)
 			no_gain(mb->in, 0, mb->n, mb->gen);
 		zfs_iput(fs, mb->in);

@@ -197,7 +197,7 @@ static bool piece_movable(struct zfs_fs *fs, struct zfs_inode *in, struct zfs_pi
 
 	bool raw = p->clen == (size_t)p->npages * ZFS_PAGE_SIZE;	/* a raw page as a piece */
 
-	if (zfs_piece_backed(p))
+	if (zfs_piece_backed(p) || p->clen > PIECE_MAX)
 		return false;
 	if ((t == WB_HUGE || t == WB_HUGE_IDLE) && !raw)
 		return false;

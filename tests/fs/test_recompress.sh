@@ -138,6 +138,58 @@ fi
 cold_cmp "$WORK/t" "$MNT/f" "background recompression after packing"
 stats_umount
 
+echo "== a file's idle pieces merged: one zstd piece per aligned 256 KiB"
+stats_mount -o cluster=16k,recomp=zstd,pack_after=0
+dedup=false
+[[ ,${ZPOOLFS_TEST_OPTS:-}, == *,dedup,* ]] && dedup=true	# (pieces stay what one write stores)
+make_text "$WORK/t" 320	# 1.25 MiB: five units of 64 pages
+dd if="$WORK/t" of="$MNT/m" bs=1M conv=fsync status=none
+pieces=$(json clusters)
+[ "$pieces" -ge 16 ] || fail "1.25 MiB written whole in 16 KiB clusters: $pieces pieces"
+echo all >"$S/idle"
+before=$(mm compr_data_size)
+echo type=idle >"$S/recompress"
+assert_eq "$(json recomp_pages)" 320 "every page recompressed"
+if $dedup; then
+	assert_eq "$(json clusters)" "$pieces" "with -o dedup each piece recompressed alone"
+else
+	assert_eq "$(json clusters)" 5 "one piece per 256 KiB"
+fi
+after=$(mm compr_data_size)
+[ "$after" -lt "$before" ] || fail "merged zstd pieces not smaller: $before -> $after"
+t=$(check_table "$S/classes" "$CLASSES_HEADER" $CLASSES_COLS) || fail "classes"
+assert_eq "$(($(echo "$t" | cut -d' ' -f1) * 4096))" "$(mm mem_used_total)" "classes reconcile (merged)"
+assert_eq "$(xattr "$MNT/m" stored)" "$after" "the file's stored bytes are the pool's"
+cold_cmp "$WORK/t" "$MNT/m" "merged pieces"
+dd if="$MNT/m" bs=4k iflag=direct status=none | cmp - "$WORK/t" || fail "4 KiB direct reads of merged pieces"
+echo type=idle >"$S/recompress"
+assert_eq "$(json recompressions)" 320 "merged pieces are not recompressed again"
+# One page rewritten: the piece stays, 63 pages live.
+dd if="$WORK/t" of="$MNT/m" bs=4k count=1 seek=70 skip=70 conv=notrunc,fsync status=none
+$dedup || assert_eq "$(json clusters)" 5 "a page rewritten in a merged piece"
+# 33 of a piece's 64 rewritten: its other 31 stored singly, the piece goes.
+split=$(json clusters_split)
+dd if="$WORK/t" of="$MNT/m" bs=4k count=33 seek=128 skip=128 conv=notrunc,fsync status=none
+if ! $dedup; then
+	assert_eq "$(json clusters)" 4 "a merged piece at half live is split"
+	assert_eq "$(json clusters_split)" $((split + 1)) "clusters_split"
+fi
+cold_cmp "$WORK/t" "$MNT/m" "rewrites in merged pieces"
+# Truncated 10 pages into the last unit: the rest of it is dropped, the 10 split off.
+truncate -s $(((256 + 10) * 4096)) "$MNT/m" "$WORK/t"
+$dedup || assert_eq "$(json clusters)" 3 "truncate into a merged piece splits it"
+cold_cmp "$WORK/t" "$MNT/m" "truncated in a merged piece"
+t=$(check_table "$S/classes" "$CLASSES_HEADER" $CLASSES_COLS) || fail "classes"
+assert_eq "$(($(echo "$t" | cut -d' ' -f1) * 4096))" "$(mm mem_used_total)" "classes reconcile (split)"
+# (a piece's bytes count whole in compr_data_size while a page of it is live,
+# and each live entry's share in the file's: one stale page of 64 is the gap)
+stored=$(xattr "$MNT/m" stored) compr=$(mm compr_data_size)
+[ "$stored" -le "$compr" ] && [ $((compr - stored)) -lt $((compr / 32)) ] ||
+	fail "stored bytes after splits: $stored against compr_data_size $compr"
+rm "$MNT/m"
+assert_eq "$(mm compr_data_size)" 0 "nothing left after rm"
+stats_umount
+
 echo "== bad options"
 mkdir -p "$WORK/nomnt"
 for bad in recomp=gzip recomp_level=3 recomp_after=5 recomp=zstd,recomp_level=99 \
