@@ -476,7 +476,7 @@ void zfs_opts_help(const char *prog)
 	       "                           32k or 64k\n"
 	       "    -o recomp=NAME         second algorithm for idle data, zstd or lz4 (none):\n"
 	       "                           echo type=idle > .zpool/recompress, as zram's\n"
-	       "    -o recomp_level=N      its level (zstd: default 3)\n"
+	       "    -o recomp_level=N      its level (zstd: default 9)\n"
 	       "    -o recomp_after=SECS   recompress, in the background, data neither read\n"
 	       "                           nor written for SECS seconds (needs recomp=)\n"
 	       "    -o pack_after=SECS     pack pages written piecemeal (smaller writes than\n"
