@@ -16,7 +16,10 @@
 # rewritten by fio at random 4 KiB offsets (psync, page cache dropped first; rewrites
 # 50 % compressible). With recomp=zstd (BENCH_CL_RECOMP sizes): memory after packing,
 # echo all > idle, echo type=idle > recompress and a compaction, the time the last
-# three took, cold reads.
+# three took, cold reads. The same, beside zram, on a larger text corpus
+# ("text256": BENCH_CL_BIG_MIB of files under /usr/share, 0 for none), the size of the
+# corpora the issue measured on: the pool's partly filled zspages are a fixed cost
+# (about a page per size class in use) that weighs on 64 MiB of recompressed text.
 # Parallel writers (BENCH_CL_WRITERS, on BENCH_CL_WRITER_SIZES): the text corpus split N
 # ways, zram (regions of the device, oflag=direct) beside zpoolfs (a file each).
 # Results: $BUILD/bench/cluster.tsv (raw) and medians printed with ratios against zram
@@ -30,7 +33,8 @@ ROUNDS=${BENCH_CL_ROUNDS:-3}
 SIZES=${BENCH_CL_SIZES:-4k 16k 64k}
 FIO_MIB=${BENCH_CL_FIO_MIB:-128}
 EXTRA=${BENCH_CL_OPTS:-}
-RECOMP_SIZES=${BENCH_CL_RECOMP:-16k 64k}
+RECOMP_SIZES=${BENCH_CL_RECOMP:-16k}
+BIG_MIB=${BENCH_CL_BIG_MIB:-256}
 WRITER_SIZES=${BENCH_CL_WRITER_SIZES:-4k 16k}
 WRITERS=${BENCH_CL_WRITERS:-1 2 4}
 res=$BENCH_DIR/cluster.tsv
@@ -77,6 +81,23 @@ for path in open(work + "/fscorpus.list").read().split("\n"):
     data += b"\0" * (-len(data) % 4096)
     outs["text" if path.startswith("/usr/share/") else "bin"].write(data)
 EOF
+big=
+if [ "$BIG_MIB" -gt 0 ]; then
+	big=text$BIG_MIB
+	mkdir -p "$work/big"
+	"$BENCH_DIR/corpus" files -b "$((BIG_MIB * 4))" -o "$work/big" >/dev/null
+	python3 - "$work/big/fscorpus.list" "$work/$big.cat" "$BIG_MIB" <<'EOF'
+import sys
+out, want, n = open(sys.argv[2], "wb"), int(sys.argv[3]) << 20, 0
+for path in open(sys.argv[1]).read().split("\n"):
+    if path.startswith("/usr/share/") and n < want:
+        data = open(path, "rb").read(16 << 20)
+        data += b"\0" * (-len(data) % 4096)
+        out.write(data)
+        n += len(data)
+EOF
+	rm -rf "$work/big"
+fi
 drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 secs() { date +%s.%N; }
 mibs() { awk -v b="$1" -v t0="$2" -v t1="$3" 'BEGIN { printf "%.1f", b / 1048576 / (t1 - t0) }'; }
@@ -132,13 +153,16 @@ mem_and_read() {
 	cmp -s "$cat" "$mnt/f" || { echo "$who: $set read back differs" >&2; exit 1; }
 }
 
-# Until the packer has been idle for a few seconds (pages_packed stops moving).
+# Until the packer has been idle for longer than its pass period (pack_after=4:
+# a pass every 2 s; pages_packed unchanged for 4 s), so that a pass that took
+# only the units aged at its start is followed by the one that takes the rest.
 wait_packed() {
-	local prev=-1 now i
+	local prev=-1 now i quiet=0
 	for i in $(seq 120); do
 		sleep 1
 		now=$(jq -r .counters.pages_packed "$mnt/.zpool/stats.json")
-		[ "$i" -ge 6 ] && [ "$now" = "$prev" ] && break
+		if [ "$now" = "$prev" ]; then quiet=$((quiet + 1)); else quiet=0; fi
+		[ "$i" -ge 6 ] && [ "$quiet" -ge 4 ] && break
 		prev=$now
 	done
 }
@@ -165,13 +189,18 @@ zfs_round() {
 }
 
 # recomp=zstd: write, wait for the packer, mark idle, recompress, compact;
-# memory then, the time the last three took, and a cold read.
+# memory then, the time the last three took, and a cold read. With a fourth
+# argument, also the "+pk" rows once packed (a set zfs_round does not see).
 recomp_round() {
 	local set=$1 cat=$2 cl=$3 bytes t0 t1
 	bytes=$(stat -c %s "$cat")
 	zmount "$cl" recomp=zstd,pack_after=4
 	dd if="$cat" of="$mnt/f" bs=1M conv=fsync status=none
 	wait_packed
+	if [ -n "${4:-}" ]; then
+		echo 1 >"$mnt/.zpool/compact"
+		mem_and_read "$set" "cl$cl+pk" "$cat" "$bytes"
+	fi
 	t0=$(secs)
 	echo all >"$mnt/.zpool/idle"
 	echo type=idle >"$mnt/.zpool/recompress"
@@ -247,6 +276,12 @@ for r in $(seq "$ROUNDS"); do
 			recomp_round "$set" "$work/$set.cat" "$cl"
 		done
 	done
+	if [ -n "$big" ]; then
+		zram_round "$big" "$work/$big.cat"
+		for cl in $RECOMP_SIZES; do
+			recomp_round "$big" "$work/$big.cat" "$cl" pk
+		done
+	fi
 	for n in $WRITERS; do
 		writers_round "$n"
 	done
@@ -257,10 +292,11 @@ done
 noise_report cluster "$res"
 
 # ---- medians and ratios
-python3 - "$res" "$SIZES" "$RECOMP_SIZES" "$WRITERS" "$WRITER_SIZES" <<'EOF'
+python3 - "$res" "$SIZES" "$RECOMP_SIZES" "$WRITERS" "$WRITER_SIZES" "$big" <<'EOF'
 import sys, statistics as st
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.count("\t") == 5]
-sizes = sys.argv[2].split() + [c + "+pk" for c in sys.argv[2].split() if c != "4k"] + \
+sizes = sys.argv[2].split() + \
+    [c + "+pk" for c in dict.fromkeys(sys.argv[2].split() + sys.argv[3].split()) if c != "4k"] + \
     [c + "+zstd" for c in sys.argv[3].split()]
 vals = {}
 for s, who, what, r, v, unit in rows:
@@ -270,7 +306,7 @@ for s, who, what, r, v, unit in rows:
 def med(k):
     v = vals.get(k)
     return (st.median(v), min(v), max(v)) if v else None
-for s in ("text", "bin"):
+for s in ["text", "bin"] + sys.argv[6].split():
     print(f"{s}: median (min..max) of each; ratio = zpoolfs / zram, same run")
     for what in ("saving", "write", "read"):
         z = med((s, "zram", what))
