@@ -73,12 +73,18 @@ struct decode_run {
 	struct zfs_inode *in;
 	char *buf;
 	uint64_t off, end;		/* the bytes [off, end) go to buf */
-	uint64_t first;			/* page index of item 0 */
+	uint64_t first;			/* page index of item 0: aligned, at or before off */
 	atomic_uint_least64_t fail;
 	atomic_ulong pages_read;
 };
 
-#define DECODE_CHUNK 16U
+/*
+ * Items are claimed fs->piece_span pages at a time (16, or 64 where
+ * recompression merges pieces), from an aligned page: a piece lies within
+ * one claim, so a read that covers it whole expands it straight into the
+ * reply on one thread, instead of two threads each expanding all of it into
+ * their own caches for the half of its pages they claimed.
+ */
 
 /*
  * Item @k starts a piece whose pages are items k.. of this claim, in slot
@@ -113,11 +119,14 @@ static void decode_items(struct zfs_par *par, unsigned int from, unsigned int to
 		uint64_t a = pstart > r->off ? pstart : r->off;
 		uint64_t b = pstart + PAGE < r->end ? pstart + PAGE : r->end;
 		char *dst = r->buf + (a - r->off);
-		struct zfs_pte e = zfs_page_get(r->fs, r->in, r->first + k);
+		struct zfs_pte e;
 		int err = 0;
 
+		if (b <= a)
+			continue;	/* before the read: the claims start aligned */
 		if (failed_before(&r->fail, k))
 			break;
+		e = zfs_page_get(r->fs, r->in, r->first + k);
 		if (zfs_pte_is_hole(&e)) {
 			memset(dst, 0, b - a);
 			continue;
@@ -157,8 +166,7 @@ ssize_t zfs_data_read(struct zfs_fs *fs, struct zfs_inode *in, char *buf, size_t
 		      uint64_t off)
 {
 	struct decode_run r;
-	uint64_t fail;
-	unsigned int k;
+	uint64_t fail, failed;
 
 	if (off >= in->size)
 		return 0;
@@ -168,13 +176,13 @@ ssize_t zfs_data_read(struct zfs_fs *fs, struct zfs_inode *in, char *buf, size_t
 		return 0;
 	r = (struct decode_run){
 		.par.fn = decode_items,
-		.par.chunk = DECODE_CHUNK,
+		.par.chunk = fs->piece_span,
 		.fs = fs,
 		.in = in,
 		.buf = buf,
 		.off = off,
 		.end = off + len,
-		.first = off >> ZFS_PAGE_SHIFT,
+		.first = (off >> ZFS_PAGE_SHIFT) & ~(uint64_t)(fs->piece_span - 1),
 	};
 	r.par.n = (unsigned int)(((off + len - 1) >> ZFS_PAGE_SHIFT) - r.first + 1);
 	atomic_init(&r.fail, NO_FAIL);
@@ -185,10 +193,10 @@ ssize_t zfs_data_read(struct zfs_fs *fs, struct zfs_inode *in, char *buf, size_t
 	if (fail == NO_FAIL)
 		return (ssize_t)len;
 	/* The bytes before the first page that failed were read. */
-	k = (unsigned int)(fail >> 32);
-	if (!k)
+	failed = r.first + (fail >> 32);
+	if (failed <= off >> ZFS_PAGE_SHIFT)
 		return -(int)(uint32_t)fail;
-	return (ssize_t)(((r.first + k) << ZFS_PAGE_SHIFT) - off);
+	return (ssize_t)((failed << ZFS_PAGE_SHIFT) - off);
 }
 
 /*
