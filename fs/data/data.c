@@ -185,6 +185,9 @@ ssize_t zfs_data_read(struct zfs_fs *fs, struct zfs_inode *in, char *buf, size_t
 		.first = (off >> ZFS_PAGE_SHIFT) & ~(uint64_t)(fs->piece_span - 1),
 	};
 	r.par.n = (unsigned int)(((off + len - 1) >> ZFS_PAGE_SHIFT) - r.first + 1);
+	/* A read of at most a claim's pages stays on this thread, aligned or not. */
+	if (((off + len - 1) >> ZFS_PAGE_SHIFT) - (off >> ZFS_PAGE_SHIFT) < fs->piece_span)
+		r.par.chunk = r.par.n;
 	atomic_init(&r.fail, NO_FAIL);
 	atomic_init(&r.pages_read, 0);
 	zfs_par_run(&r.par);
