@@ -150,6 +150,7 @@ echo all >"$S/idle"
 before=$(mm compr_data_size)
 echo type=idle >"$S/recompress"
 assert_eq "$(json recomp_pages)" 320 "every page recompressed"
+assert_eq "$(json idle_pages)" 320 "merged pieces stay idle"
 if $dedup; then
 	assert_eq "$(json clusters)" "$pieces" "with -o dedup each piece recompressed alone"
 else
