@@ -77,6 +77,26 @@ static inline bool zfs_piece_backed(const struct zfs_piece *p)
 	       ZFS_PIECE_BACKED;
 }
 
+/* The last read or write of entry @e: its own, or its piece's. */
+static inline uint32_t zfs_entry_atime(const struct zfs_pte *e)
+{
+	if (zfs_pte_kind(e) == ZFS_PTE_PIECE)
+		return atomic_load_explicit(&((struct zfs_piece *)e->val)->atime,
+					    memory_order_relaxed);
+	return e->atime;
+}
+
+/* How many of the entries @e[0..n-1] show the piece entry @x shows (0: @x is no piece). */
+static inline unsigned int zfs_piece_entries(const struct zfs_pte *e, unsigned int n,
+					     const struct zfs_pte *x)
+{
+	unsigned int here = 0;
+
+	for (unsigned int j = 0; j < n && zfs_pte_kind(x) == ZFS_PTE_PIECE; j++)
+		here += zfs_pte_kind(&e[j]) == ZFS_PTE_PIECE && e[j].val == x->val;
+	return here;
+}
+
 /**
  * zfs_piece_new_backed - a descriptor for @old's bytes written back at @off
  * of the backing file: same pages, length and flags (idle cleared), a new

@@ -157,25 +157,6 @@ static bool aged(const struct pack_walk *w, uint32_t atime)
 	return atime <= w->now && w->now - atime >= w->min_age;
 }
 
-/* The last read or write of entry @e: its own, or its piece's. */
-static uint32_t entry_atime(const struct zfs_pte *e)
-{
-	if (zfs_pte_kind(e) == ZFS_PTE_PIECE)
-		return atomic_load_explicit(&((struct zfs_piece *)e->val)->atime,
-					    memory_order_relaxed);
-	return e->atime;
-}
-
-/* How many of the entries @e[0..n-1] show the piece entry @x shows (0: @x is no piece). */
-static unsigned int piece_entries(const struct zfs_pte *e, unsigned int n, const struct zfs_pte *x)
-{
-	unsigned int here = 0;
-
-	for (unsigned int j = 0; j < n && zfs_pte_kind(x) == ZFS_PTE_PIECE; j++)
-		here += zfs_pte_kind(&e[j]) == ZFS_PTE_PIECE && e[j].val == x->val;
-	return here;
-}
-
 /* May this entry join a piece? Counts the pool-stored ones in *@stored. */
 static bool packable(const struct zfs_pte *e, const struct pack_walk *w, unsigned int *stored)
 {
@@ -204,7 +185,7 @@ static bool unit_entry_ok(const struct zfs_pte *e, unsigned int n, unsigned int 
 			  const struct pack_walk *w, unsigned int *stored, uint64_t *bytes)
 {
 	struct zfs_piece *p = (struct zfs_piece *)e[i].val;
-	unsigned int flags, live, j;
+	unsigned int flags, live;
 
 	if (zfs_pte_kind(&e[i]) != ZFS_PTE_PIECE) {
 		if (!packable(&e[i], w, stored))
@@ -219,15 +200,12 @@ static bool unit_entry_ok(const struct zfs_pte *e, unsigned int n, unsigned int 
 		return false;
 	if ((flags & ZFS_PIECE_PACKED) && live * 2 > p->npages)
 		return false;
-	if (!aged(w, entry_atime(&e[i])))
+	if (!aged(w, zfs_entry_atime(&e[i])))
 		return false;
-	if (piece_entries(e, n, &e[i]) != live ||
+	if (zfs_piece_entries(e, n, &e[i]) != live ||
 	    atomic_load_explicit(&p->refs, memory_order_relaxed) != live)
 		return false;
-	for (j = 0; j < i; j++)
-		if (zfs_pte_kind(&e[j]) == ZFS_PTE_PIECE && e[j].val == e[i].val)
-			break;
-	if (j == i)
+	if (!zfs_piece_entries(e, i, &e[i]))	/* its first entry here */
 		*bytes += p->clen;
 	(*stored)++;
 	return true;
@@ -386,7 +364,7 @@ static bool gatherable(const struct zfs_pte *e, const struct pack_walk *w, unsig
 	live = atomic_load_explicit(&p->live, memory_order_relaxed);
 	if (flags & (ZFS_PTE_PRIO_MASK | ZFS_PIECE_BACKED))
 		return false;
-	if (!aged(w, entry_atime(e)))
+	if (!aged(w, zfs_entry_atime(e)))
 		return false;
 	if (live * 2 > p->npages &&
 	    ((flags & ZFS_PIECE_GATHERED) || here != live ||
@@ -413,7 +391,7 @@ static bool small_file(struct zfs_inode *in, const struct pack_walk *w, unsigned
 		e[i] = zfs_ptab_lookup(&in->file.pt, i);
 	*stored = 0;
 	for (unsigned int i = 0; i < end; i++)
-		if (!gatherable(&e[i], w, piece_entries(e, (unsigned int)end, &e[i]), stored))
+		if (!gatherable(&e[i], w, zfs_piece_entries(e, (unsigned int)end, &e[i]), stored))
 			return false;
 	*n = (unsigned int)end;
 	return *stored > 0;
@@ -479,7 +457,7 @@ static bool gather_file(struct zfs_fs *fs, struct zfs_inode *in, struct pack_wal
 	mb->n = n;
 	for (unsigned int i = 0; i < n && !err; i++) {
 		struct zfs_pte e = zfs_ptab_lookup(&in->file.pt, i);
-		uint32_t atime = entry_atime(&e);
+		uint32_t atime = zfs_entry_atime(&e);
 
 		if (atime > w->gatime && atime <= w->now)
 			w->gatime = atime;
@@ -517,7 +495,7 @@ static void pack_file(struct zfs_fs *fs, struct zfs_inode *in, void *arg)
 		gen = in->file.pt.gen;
 		for (unsigned int i = 0; i < n && !err; i++) {
 			struct zfs_pte e = zfs_ptab_lookup(&in->file.pt, c0 + i);
-			uint32_t t = entry_atime(&e);
+			uint32_t t = zfs_entry_atime(&e);
 
 			if (t > atime && t <= w->now)
 				atime = t;

@@ -395,7 +395,7 @@ static bool merge_unit(struct zfs_fs *fs, struct zfs_inode *in, const struct rec
 {
 	uint64_t end = (in->size + PAGE - 1) >> ZFS_PAGE_SHIFT;
 	struct zfs_pte e[ZFS_PIECE_MAX_PAGES];
-	unsigned int stored = 0, i, j;
+	unsigned int stored = 0, i;
 
 	if (fs->piece_span <= ZFS_CLUSTER_MAX_PAGES || w->rq->huge || w->rq->threshold)
 		return false;
@@ -410,7 +410,7 @@ static bool merge_unit(struct zfs_fs *fs, struct zfs_inode *in, const struct rec
 		e[i] = zfs_ptab_lookup(&in->file.pt, u->c0 + i);
 	for (i = 0; i < u->n; i++) {
 		const struct zfs_piece *p = (const struct zfs_piece *)e[i].val;
-		unsigned int here = 0, flags;
+		unsigned int here, flags;
 		uint32_t atime;
 
 		if (zfs_pte_kind(&e[i]) == ZFS_PTE_SAME)
@@ -420,15 +420,10 @@ static bool merge_unit(struct zfs_fs *fs, struct zfs_inode *in, const struct rec
 		if (zfs_pte_kind(&e[i]) != ZFS_PTE_PIECE) {
 			u->bytes += zfs_pte_kind(&e[i]) == ZFS_PTE_HUGE ? PAGE : zfs_pte_len(&e[i]);
 			flags = zfs_pte_flags(&e[i]);
-			atime = e[i].atime;
 		} else {
-			for (j = 0; j < i; j++)
-				if (e[j].val == e[i].val && zfs_pte_kind(&e[j]) == ZFS_PTE_PIECE)
-					break;
-			if (j < i)
+			if (zfs_piece_entries(e, i, &e[i]))
 				continue;	/* counted at its first entry */
-			for (j = i; j < u->n; j++)
-				here += zfs_pte_kind(&e[j]) == ZFS_PTE_PIECE && e[j].val == e[i].val;
+			here = zfs_piece_entries(e, u->n, &e[i]);
 			if (here != atomic_load_explicit(&p->live, memory_order_relaxed) ||
 			    here != atomic_load_explicit(&p->refs, memory_order_relaxed))
 				return false;
@@ -437,8 +432,8 @@ static bool merge_unit(struct zfs_fs *fs, struct zfs_inode *in, const struct rec
 				return false;
 			u->bytes += p->clen;
 			flags = atomic_load_explicit(&p->flags, memory_order_relaxed);
-			atime = atomic_load_explicit(&p->atime, memory_order_relaxed);
 		}
+		atime = zfs_entry_atime(&e[i]);
 		u->idle &= !!(flags & ZFS_PTE_IDLE);
 		if (atime > u->atime)
 			u->atime = atime;
