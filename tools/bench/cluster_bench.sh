@@ -69,33 +69,34 @@ zdev=$(cat /sys/class/zram-control/hot_add)
 zsys=/sys/block/zram$zdev
 
 # ---- corpora
-"$BENCH_DIR/corpus" files -b "$((MIB * 2))" -o "$work" >/dev/null
-python3 - "$work" <<'EOF'
+# The files of corpus list $1, each read up to 16 MiB and padded to 4 KiB (zram is given the
+# same pages): those under /usr/share into $2, the rest into $3 (left out if empty), the
+# text up to $4 MiB (0: all of it).
+split_corpus() {
+	python3 - "$@" <<'EOF'
 import sys
-work = sys.argv[1]
-outs = {"text": open(work + "/text.cat", "wb"), "bin": open(work + "/bin.cat", "wb")}
-for path in open(work + "/fscorpus.list").read().split("\n"):
-    if not path:
+lst, text, rest, cap = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]) << 20
+outs = {"text": open(text, "wb"), "bin": open(rest, "wb") if rest else None}
+n = 0
+for path in open(lst).read().split("\n"):
+    kind = "text" if path.startswith("/usr/share/") else "bin"
+    if not path or not outs[kind] or (kind == "text" and cap and n >= cap):
         continue
     data = open(path, "rb").read(16 << 20)
     data += b"\0" * (-len(data) % 4096)
-    outs["text" if path.startswith("/usr/share/") else "bin"].write(data)
+    outs[kind].write(data)
+    if kind == "text":
+        n += len(data)
 EOF
+}
+"$BENCH_DIR/corpus" files -b "$((MIB * 2))" -o "$work" >/dev/null
+split_corpus "$work/fscorpus.list" "$work/text.cat" "$work/bin.cat" 0
 big=
 if [ "$BIG_MIB" -gt 0 ]; then
 	big=text$BIG_MIB
 	mkdir -p "$work/big"
 	"$BENCH_DIR/corpus" files -b "$((BIG_MIB * 4))" -o "$work/big" >/dev/null
-	python3 - "$work/big/fscorpus.list" "$work/$big.cat" "$BIG_MIB" <<'EOF'
-import sys
-out, want, n = open(sys.argv[2], "wb"), int(sys.argv[3]) << 20, 0
-for path in open(sys.argv[1]).read().split("\n"):
-    if path.startswith("/usr/share/") and n < want:
-        data = open(path, "rb").read(16 << 20)
-        data += b"\0" * (-len(data) % 4096)
-        out.write(data)
-        n += len(data)
-EOF
+	split_corpus "$work/big/fscorpus.list" "$work/$big.cat" "" "$BIG_MIB"
 	rm -rf "$work/big"
 fi
 drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
