@@ -211,6 +211,8 @@ int zfs_cluster_encode(struct zfs_fs *fs, const struct zfs_compressor *c, const 
 {
 	const char *s = src, *in;
 	unsigned int data[ZFS_PIECE_MAX_PAGES], m = 0, i;
+	/* dedup's index holds what one write stores (merging is off with dedup) */
+	bool indexed = fs->dedup && n <= ZFS_CLUSTER_MAX_PAGES;
 	struct zfs_piece *p;
 	char *big, *cbuf;
 	uint64_t hash = 0;
@@ -230,8 +232,7 @@ int zfs_cluster_encode(struct zfs_fs *fs, const struct zfs_compressor *c, const 
 	if (m < 2) {
 		return encode_listed(fs, s, data, m, n, out);
 	}
-	if (fs->dedup && n <= ZFS_CLUSTER_MAX_PAGES &&
-	    zfs_dedup_cluster(fs, s, data, m, out, &hash))
+	if (indexed && zfs_dedup_cluster(fs, s, data, m, out, &hash))
 		return 0;	/* the same pages are stored: a reference each */
 	big = zfs_thread_big();
 	if (!big)
@@ -259,7 +260,7 @@ int zfs_cluster_encode(struct zfs_fs *fs, const struct zfs_compressor *c, const 
 	if (err)
 		return err;
 	atomic_init(&p->refs, m);
-	if (fs->dedup && n <= ZFS_CLUSTER_MAX_PAGES)
+	if (indexed)
 		zfs_dedup_insert(fs, p, hash);
 	for (i = 0; i < m; i++)
 		out[data[i]] = zfs_pte_make(ZFS_PTE_PIECE, (unsigned long)p, i);
